@@ -1,10 +1,10 @@
 //! An [`Output`] that records everything, in order: for tests, examples and
 //! benchmarks.
 
-use derive_where::derive_where;
 use crate::machine::{ExitReason, Machine};
 use crate::output::{MonitorRef, Output, SystemReply, TerminateReport};
 use crate::SessionId;
+use derive_where::derive_where;
 
 /// One thing the engine produced.
 #[derive_where(Debug)]

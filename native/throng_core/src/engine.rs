@@ -132,6 +132,9 @@ struct Shard<M: Machine> {
     free: u32,
     wheel: Wheel<TimerRec<M>>,
     runnable: VecDeque<u32>,
+    /// The parameters of the last session started here: sessions of the
+    /// same module share one allocation.
+    params_cache: Option<Arc<Params<M>>>,
 }
 
 struct Cell<M: Machine> {
@@ -177,6 +180,7 @@ impl<M: Machine> Engine<M> {
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
                     runnable: VecDeque::new(),
+                    params_cache: None,
                 })
             })
             .collect();
@@ -315,10 +319,12 @@ impl<M: Machine> Engine<M> {
     ) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
         let stopping = match sh.live_mut(local).and_then(|s| s.extras.as_mut()) {
-            Some(ex) if matches!(ex.phase, Phase::Terminate(_)) => match std::mem::replace(&mut ex.phase, Phase::Idle) {
-                Phase::Terminate(st) => st,
-                _ => unreachable!(),
-            },
+            Some(ex) if matches!(ex.phase, Phase::Terminate(_)) => {
+                match std::mem::replace(&mut ex.phase, Phase::Idle) {
+                    Phase::Terminate(st) => st,
+                    _ => unreachable!(),
+                }
+            }
             _ => return Err(Error::NotWaiting),
         };
         sh.terminated(&self.ctx, local, *stopping, result, out);
@@ -373,7 +379,7 @@ impl<M: Machine> Engine<M> {
     /// `jhn_fsm:sync/1`). Waits while the session is suspended.
     pub fn sync(&self, id: crate::SessionId, from: M::From, out: &mut dyn Output<M>) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
-        sh.deliver(&self.ctx, local, Incoming::Sync(from), out, false)?;
+        sh.deliver(&self.ctx, local, Incoming::Sync(from), out, true)?;
         sh.finish_call(&self.ctx, out);
         Ok(())
     }
@@ -381,7 +387,7 @@ impl<M: Machine> Engine<M> {
     /// A system request, handled in mailbox order.
     pub fn system(&self, id: crate::SessionId, req: SystemRequest<M>, out: &mut dyn Output<M>) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
-        sh.deliver(&self.ctx, local, Incoming::System(req), out, false)?;
+        sh.deliver(&self.ctx, local, Incoming::System(req), out, true)?;
         sh.finish_call(&self.ctx, out);
         Ok(())
     }
@@ -693,9 +699,18 @@ impl<M: Machine> Shard<M> {
         // a bad one crashes the session after `start` returned `{ok, _}`.
         let mode = ctx.machine.callback_mode(&module);
         extras.phase = Phase::Idle;
-        let params = Arc::new(Params { modules: vec![module], mode: mode.clone().unwrap_or(CallbackMode::HANDLE_EVENT_FUNCTION) });
+        let params = match &self.params_cache {
+            Some(p) if p.modules.len() == 1 && p.modules[0] == module && mode.as_ref().is_ok_and(|m| *m == p.mode) => p.clone(),
+            _ => {
+                let mode = mode.clone().unwrap_or(CallbackMode::HANDLE_EVENT_FUNCTION);
+                let p = Arc::new(Params { modules: vec![module], mode });
+                self.params_cache = Some(p.clone());
+                p
+            }
+        };
         let extras = if extras.is_empty() { None } else { Some(Box::new(extras)) };
-        self.slots[local as usize].slot = Slot::Live(Session { state, data, params, extras, timers: NO_TIMER, flags: 0 });
+        self.slots[local as usize].slot =
+            Slot::Live(Session { state, data, params, extras, timers: NO_TIMER, flags: 0 });
         if let Err(t) = mode {
             self.begin_stop(ctx, local, ExitReason::BadReturnFromCallbackMode(t), None, None, out);
             return Started::Ok(id);
@@ -860,7 +875,9 @@ impl<M: Machine> Shard<M> {
             let mut cx = Cx { session: id, now_ms: ctx.clock.now_ms(), out: &mut *out };
             match catch_unwind(AssertUnwindSafe(|| ctx.machine.handle_event(&mut cx, call))) {
                 Ok(step) => step,
-                Err(payload) => Step::Ready(CallbackResult::Exception(ctx.machine.panic_reason(panic_message(&payload)))),
+                Err(payload) => {
+                    Step::Ready(CallbackResult::Exception(ctx.machine.panic_reason(panic_message(&payload))))
+                }
             }
         };
         match step {
@@ -886,7 +903,14 @@ impl<M: Machine> Shard<M> {
         let in_enter = tr.enter;
         let (actions, call_enter) = match result {
             CallbackResult::Invalid(t) => {
-                return self.stop_in_transition(ctx, local, tr, ExitReason::BadReturnFromStateFunction(t), StopWith::Current, out)
+                return self.stop_in_transition(
+                    ctx,
+                    local,
+                    tr,
+                    ExitReason::BadReturnFromStateFunction(t),
+                    StopWith::Current,
+                    out,
+                )
             }
             CallbackResult::Exception(r) => {
                 return self.stop_in_transition(ctx, local, tr, ExitReason::Exception(r), StopWith::BeforeEvent, out)
@@ -1251,9 +1275,12 @@ impl<M: Machine> Shard<M> {
             let s = self.live_ref(local);
             let module = &s.params.modules[0];
             let mut cx = Cx { session: id, now_ms: ctx.clock.now_ms(), out: &mut *out };
-            match catch_unwind(AssertUnwindSafe(|| ctx.machine.terminate(&mut cx, module, &reason, &s.state, &s.data))) {
+            match catch_unwind(AssertUnwindSafe(|| ctx.machine.terminate(&mut cx, module, &reason, &s.state, &s.data)))
+            {
                 Ok(step) => step,
-                Err(payload) => Step::Ready(TerminateResult::Exception(ctx.machine.panic_reason(panic_message(&payload)))),
+                Err(payload) => {
+                    Step::Ready(TerminateResult::Exception(ctx.machine.panic_reason(panic_message(&payload))))
+                }
             }
         };
         let stopping = Stopping { reason, current, requester };
@@ -1286,7 +1313,8 @@ impl<M: Machine> Shard<M> {
             TerminateResult::Ok => reason,
             TerminateResult::Exception(r) => ExitReason::Exception(r),
         };
-        let Slot::Live(mut sess) = std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT })
+        let Slot::Live(mut sess) =
+            std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT })
         else {
             unreachable!()
         };

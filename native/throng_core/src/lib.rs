@@ -25,7 +25,7 @@
 //!         (EventType::Cast, Term::Atom("off")) => {
 //!             CallbackResult::NextState(atom("on"), int(data.as_int().unwrap() + 1), vec![])
 //!         }
-//!         (EventType::Cast, _) => CallbackResult::NextState(atom("off"), data.clone(), vec![]),
+//!         (EventType::Cast, _) => CallbackResult::NextState(atom("off"), (*data).clone(), vec![]),
 //!         _ => CallbackResult::KeepStateAndData(vec![]),
 //!     },
 //!     Invocation::Enter { .. } => CallbackResult::KeepStateAndData(vec![]),
@@ -36,7 +36,6 @@
 //! let Started::Ok(s) = engine.start("switch", init, &mut out).unwrap() else { panic!() };
 //! engine.cast(s, atom("flip"), &mut out).unwrap();
 //! assert_eq!(engine.get_state(s).unwrap(), (atom("on"), int(1)));
-//! ```
 //! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -7,9 +7,9 @@
 //! it while it holds a shard lock, so an implementation must not call back
 //! into the engine; it should only send or buffer.
 
-use derive_where::derive_where;
 use crate::machine::{CallbackMode, Event, ExitReason, Machine, TimeoutType};
 use crate::SessionId;
+use derive_where::derive_where;
 
 /// A monitor reference, unique within an engine.
 pub type MonitorRef = u64;
