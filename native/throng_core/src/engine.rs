@@ -110,7 +110,7 @@ pub struct Stats {
 /// The engine. `Sync`: share it (e.g. in an `Arc`) between threads.
 pub struct Engine<M: Machine> {
     ctx: Ctx<M>,
-    shards: Box<[Mutex<Shard<M>>]>,
+    shards: Box<[Padded<Mutex<Shard<M>>>]>,
 }
 
 /// What every shard needs to see.
@@ -125,6 +125,11 @@ struct Ctx<M: Machine> {
     next_shard: AtomicUsize,
     next_mref: AtomicU64,
 }
+
+/// Keeps each shard's lock on cache lines of its own, so threads working
+/// on different shards do not slow each other down.
+#[repr(align(128))]
+struct Padded<T>(T);
 
 struct Shard<M: Machine> {
     index: u32,
@@ -174,14 +179,14 @@ impl<M: Machine> Engine<M> {
         let origin = clock.now_ms();
         let shards = (0..nshards)
             .map(|i| {
-                Mutex::new(Shard {
+                Padded(Mutex::new(Shard {
                     index: i as u32,
                     slots: Vec::new(),
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
                     runnable: VecDeque::new(),
                     params_cache: None,
-                })
+                }))
             })
             .collect();
         Ok(Engine {
@@ -227,7 +232,7 @@ impl<M: Machine> Engine<M> {
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard<M>> {
         // A poisoned shard means an engine bug panicked while holding it;
         // the data is still consistent enough to go on serving others.
-        self.shards[shard].lock().unwrap_or_else(|p| p.into_inner())
+        self.shards[shard].0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Locks the shard of `id` and checks the handle.
@@ -656,7 +661,7 @@ impl<M: Machine> Shard<M> {
         out: &mut dyn Output<M>,
         on_panic: impl FnOnce(M::Reason) -> T,
     ) -> Step<T> {
-        let mut cx = Cx { session: id, now_ms: ctx.clock.now_ms(), out };
+        let mut cx = Cx::new(id, out, &*ctx.clock);
         match catch_unwind(AssertUnwindSafe(|| f(&ctx.machine, &mut cx))) {
             Ok(step) => step,
             Err(payload) => Step::Ready(on_panic(ctx.machine.panic_reason(panic_message(&payload)))),
@@ -700,7 +705,9 @@ impl<M: Machine> Shard<M> {
         let mode = ctx.machine.callback_mode(&module);
         extras.phase = Phase::Idle;
         let params = match &self.params_cache {
-            Some(p) if p.modules.len() == 1 && p.modules[0] == module && mode.as_ref().is_ok_and(|m| *m == p.mode) => p.clone(),
+            Some(p) if p.modules.len() == 1 && p.modules[0] == module && mode.as_ref().is_ok_and(|m| *m == p.mode) => {
+                p.clone()
+            }
             _ => {
                 let mode = mode.clone().unwrap_or(CallbackMode::HANDLE_EVENT_FUNCTION);
                 let p = Arc::new(Params { modules: vec![module], mode });
@@ -872,7 +879,7 @@ impl<M: Machine> Shard<M> {
                 let event = tr.event.as_ref().expect("an event callback has an event");
                 Invocation::Event { module, mode, event, state, data }
             };
-            let mut cx = Cx { session: id, now_ms: ctx.clock.now_ms(), out: &mut *out };
+            let mut cx = Cx::new(id, &mut *out, &*ctx.clock);
             match catch_unwind(AssertUnwindSafe(|| ctx.machine.handle_event(&mut cx, call))) {
                 Ok(step) => step,
                 Err(payload) => {
@@ -1274,7 +1281,7 @@ impl<M: Machine> Shard<M> {
         let step = {
             let s = self.live_ref(local);
             let module = &s.params.modules[0];
-            let mut cx = Cx { session: id, now_ms: ctx.clock.now_ms(), out: &mut *out };
+            let mut cx = Cx::new(id, &mut *out, &*ctx.clock);
             match catch_unwind(AssertUnwindSafe(|| ctx.machine.terminate(&mut cx, module, &reason, &s.state, &s.data)))
             {
                 Ok(step) => step,

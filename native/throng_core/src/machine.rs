@@ -105,11 +105,24 @@ pub enum Step<T> {
 pub struct Cx<'a, M: Machine + ?Sized> {
     /// The session the callback runs for (`throng:self()`).
     pub session: crate::SessionId,
-    /// The engine's clock reading when the callback was invoked, in the
-    /// monotonic millisecond base.
-    pub now_ms: i64,
     /// Where the machine sends what it produces for the outside.
     pub out: &'a mut dyn crate::Output<M>,
+    clock: &'a dyn crate::Clock,
+}
+
+impl<'a, M: Machine + ?Sized> Cx<'a, M> {
+    pub(crate) fn new(
+        session: crate::SessionId,
+        out: &'a mut dyn crate::Output<M>,
+        clock: &'a dyn crate::Clock,
+    ) -> Self {
+        Cx { session, out, clock }
+    }
+    /// The engine clock's current reading, in the monotonic millisecond
+    /// base (read when asked: most callbacks never need it).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
 /// `Module:callback_mode()` result.
