@@ -1,0 +1,108 @@
+# One task runner: CI runs `bash .ci/run`, which is `make setup test`.
+#
+#   make setup       install Erlang/OTP, Elixir and rebar3 (Debian) if missing
+#   make test        every gate and test suite, in the order CI runs them
+#   make demo        the demo (for now: the engine-core benchmark)
+#   make bench-core  the throng_core benchmark (release build)
+#   make clean       remove build output
+#
+# Rust is built three ways, each once: `check` metadata for clippy, debug for
+# the Rust tests, release for the NIF. The NIF's release build lives in the
+# same Cargo target dir (CARGO_TARGET_DIR, else ./target) whichever of
+# rebar3, mix or a consumer fixture triggers it, so it is built once.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+CARGO ?= cargo
+REBAR3 ?= rebar3
+MIX ?= mix
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := erlang-nox erlang-dev elixir rebar3 erlang-common-test \
+	erlang-dialyzer erlang-eunit erlang-src
+
+FIXTURES := test/fixtures
+
+# The steps of `make test` share one Cargo target dir and one _build; run
+# them one after another, in the order listed, even under `make -j`.
+.NOTPARALLEL:
+
+.PHONY: setup test rust-test erlang-test elixir-test consumer-test \
+	mix-consumer-test rebar-consumer-test bench-core demo clean
+
+setup:
+	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
+		echo "setup: erl, mix and rebar3 are installed"; \
+	elif command -v apt-get >/dev/null; then \
+		$(SUDO) apt-get update; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN_PACKAGES); \
+	else \
+		echo "setup: install Erlang/OTP 25+, Elixir 1.14+ and rebar3 3.19+ (only Debian is automated)" >&2; \
+		exit 1; \
+	fi
+	@command -v $(CARGO) >/dev/null || { \
+		echo "setup: cargo not found; install Rust with https://rustup.rs" >&2; exit 1; }
+	@if command -v rustup >/dev/null && ! { $(CARGO) fmt --version && $(CARGO) clippy --version; } >/dev/null 2>&1; then \
+		rustup component add rustfmt clippy; \
+	fi
+
+test: rust-test erlang-test elixir-test consumer-test
+
+rust-test:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "$(CARGO) nextest run --workspace && $(CARGO) test --workspace --doc"; \
+		$(CARGO) nextest run --workspace; \
+		$(CARGO) test --workspace --doc; \
+	else \
+		echo "$(CARGO) test --workspace  # cargo-nextest not installed; includes doctests"; \
+		$(CARGO) test --workspace; \
+	fi
+
+# The compile step of each runs scripts/build_native.sh (rebar.config hooks).
+erlang-test:
+	$(REBAR3) eunit
+	$(REBAR3) ct
+	$(REBAR3) xref
+	$(REBAR3) dialyzer
+
+# MIX_ENV=test throughout so the checked compile is the one mix test uses.
+# priv/ is removed first so that Mix's compile proves what a fresh checkout
+# needs (the compiler task installing the library and relinking priv/).
+elixir-test: export MIX_ENV := test
+elixir-test:
+	$(MIX) format --check-formatted
+	rm -rf priv
+	$(MIX) compile --warnings-as-errors
+	$(MIX) test
+
+# Throng as a dependency, built from scratch in each consumer project.
+consumer-test: mix-consumer-test rebar-consumer-test
+
+mix-consumer-test: export MIX_ENV := test
+mix-consumer-test:
+	rm -rf $(FIXTURES)/mix_consumer/_build
+	cd $(FIXTURES)/mix_consumer && $(MIX) test
+
+rebar-consumer-test:
+	rm -rf $(FIXTURES)/rebar_consumer/_build
+	mkdir -p $(FIXTURES)/rebar_consumer/_checkouts
+	ln -sfn ../../../.. $(FIXTURES)/rebar_consumer/_checkouts/throng
+	cd $(FIXTURES)/rebar_consumer && $(REBAR3) eunit
+
+bench-core:
+	$(CARGO) run --release -p throng_core --bin throng_bench_core
+
+# The demo proper (Erlang and Elixir driving sessions) arrives with the BEAM
+# bridge; until then `make demo` runs the engine-core benchmark.
+demo:
+	@echo "demo: the BEAM-driven demo arrives with the BEAM bridge; running the engine-core benchmark (make bench-core)"
+	@$(MAKE) --no-print-directory bench-core
+
+clean:
+	$(CARGO) clean
+	rm -rf _build priv
+	rm -rf $(FIXTURES)/*/_build $(FIXTURES)/*/deps $(FIXTURES)/*/_checkouts

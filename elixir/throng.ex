@@ -1,0 +1,24 @@
+defmodule Throng do
+  @moduledoc """
+  Throng runs millions of `gen_statem`-style state machines ("sessions") in a
+  Rust engine and lets Erlang and Elixir drive them as they would drive
+  `:gen_statem` or `GenStateMachine` processes.
+
+  This module is the Elixir entry point; the engine API arrives with the
+  BEAM bridge.
+  """
+
+  @doc """
+  Returns Throng's version, the `vsn` of the `:throng` application.
+
+      iex> Throng.version() =~ ~r/^\\d+\\.\\d+\\.\\d+/
+      true
+  """
+  @spec version() :: String.t()
+  def version do
+    # Loading is idempotent; it makes the version available before the
+    # application is started.
+    _ = Application.load(:throng)
+    :throng |> Application.spec(:vsn) |> to_string()
+  end
+end
