@@ -627,7 +627,7 @@ impl<M: Machine> Shard<M> {
         }
         match &mut self.slots[local as usize].slot {
             Slot::Init(init) => {
-                init.extras.mailbox.push_back(item);
+                init.extras.push_mail(item);
                 return Ok(());
             }
             Slot::Live(s) => {
@@ -641,7 +641,7 @@ impl<M: Machine> Shard<M> {
                         }
                         return Ok(());
                     }
-                    item => s.extras.get_or_insert_with(Default::default).mailbox.push_back(item),
+                    item => s.extras.get_or_insert_with(Default::default).push_mail(item),
                 }
             }
             Slot::Free { .. } => return Err(Error::NoProc),
@@ -719,7 +719,8 @@ impl<M: Machine> Shard<M> {
         self.slots[local as usize].slot =
             Slot::Live(Session { state, data, params, extras, timers: NO_TIMER, flags: 0 });
         if let Err(t) = mode {
-            self.begin_stop(ctx, local, ExitReason::BadReturnFromCallbackMode(t), None, None, out);
+            let reason = ExitReason::BadReturnFromCallbackMode(t);
+            self.begin_stop(ctx, local, Stopping { reason, current: None, answered: false, requester: None }, out);
             return Started::Ok(id);
         }
         // The init transition: a fake event that is never delivered, the
@@ -762,7 +763,11 @@ impl<M: Machine> Shard<M> {
             } else if let Some(tid) = ex.t0q.pop_front() {
                 Some(Incoming::Fired(tid))
             } else {
-                ex.mailbox.pop_front()
+                let item = ex.mailbox.pop_front();
+                if let Some(i) = &item {
+                    ex.took_mail(i);
+                }
+                item
             };
             let Some(item) = item else {
                 if s.flags & F_HIBERNATE != 0 {
@@ -820,7 +825,8 @@ impl<M: Machine> Shard<M> {
             }
             SystemRequest::Stop(reason, from) => {
                 let reason = reason.map_or(ExitReason::Normal, ExitReason::Reason);
-                return self.begin_stop(ctx, local, reason, None, from, out);
+                let stopping = Stopping { reason, current: None, answered: false, requester: from };
+                return self.begin_stop(ctx, local, stopping, out);
             }
         }
         Flow::Done
@@ -935,7 +941,10 @@ impl<M: Machine> Shard<M> {
                 }
                 for r in replies {
                     match r {
-                        ReplyAction::Reply(from, reply) => out.reply(from, reply),
+                        ReplyAction::Reply(from, reply) => {
+                            tr.note_reply(&from);
+                            out.reply(from, reply)
+                        }
                         ReplyAction::Invalid(t) => {
                             let reason = ExitReason::BadReplyActionFromStateFunction(t);
                             return self.stop_in_transition(ctx, local, tr, reason, StopWith::Current, out);
@@ -990,6 +999,7 @@ impl<M: Machine> Shard<M> {
         for action in actions {
             let bad = match action {
                 Action::Reply(from, reply) => {
+                    tr.note_reply(&from);
                     out.reply(from, reply);
                     None
                 }
@@ -1253,7 +1263,7 @@ impl<M: Machine> Shard<M> {
         with: StopWith,
         out: &mut dyn Output<M>,
     ) -> Flow {
-        let Transition { event, state, data, .. } = tr;
+        let Transition { event, state, data, replied, .. } = tr;
         if let StopWith::Current = with {
             let s = self.sess(local);
             if let Some(st) = state {
@@ -1263,34 +1273,26 @@ impl<M: Machine> Shard<M> {
                 s.data = d;
             }
         }
-        self.begin_stop(ctx, local, reason, event, None, out)
+        self.begin_stop(ctx, local, Stopping { reason, current: event, answered: replied, requester: None }, out)
     }
 
     /// Calls `terminate/3` with the session's state and data.
-    fn begin_stop(
-        &mut self,
-        ctx: &Ctx<M>,
-        local: u32,
-        reason: ExitReason<M>,
-        current: Option<Event<M>>,
-        requester: Option<M::From>,
-        out: &mut dyn Output<M>,
-    ) -> Flow {
+    fn begin_stop(&mut self, ctx: &Ctx<M>, local: u32, stopping: Stopping<M>, out: &mut dyn Output<M>) -> Flow {
         let id = self.id(local, ctx.shard_bits);
         self.sess(local).flags |= F_STOPPING;
         let step = {
             let s = self.live_ref(local);
             let module = &s.params.modules[0];
             let mut cx = Cx::new(id, &mut *out, &*ctx.clock);
-            match catch_unwind(AssertUnwindSafe(|| ctx.machine.terminate(&mut cx, module, &reason, &s.state, &s.data)))
-            {
+            match catch_unwind(AssertUnwindSafe(|| {
+                ctx.machine.terminate(&mut cx, module, &stopping.reason, &s.state, &s.data)
+            })) {
                 Ok(step) => step,
                 Err(payload) => {
                     Step::Ready(TerminateResult::Exception(ctx.machine.panic_reason(panic_message(&payload))))
                 }
             }
         };
-        let stopping = Stopping { reason, current, requester };
         match step {
             Step::Ready(result) => {
                 self.terminated(ctx, local, stopping, result, out);
@@ -1315,7 +1317,7 @@ impl<M: Machine> Shard<M> {
         out: &mut dyn Output<M>,
     ) {
         let id = self.id(local, ctx.shard_bits);
-        let Stopping { reason, current, requester } = stopping;
+        let Stopping { reason, current, answered, requester } = stopping;
         let reason = match result {
             TerminateResult::Ok => reason,
             TerminateResult::Exception(r) => ExitReason::Exception(r),
@@ -1355,7 +1357,7 @@ impl<M: Machine> Shard<M> {
             };
             out.terminated(&report);
         }
-        notify_stopped(id, &reason, current, &extras, out);
+        notify_stopped(id, &reason, current.filter(|_| !answered), &extras, out);
         if let Some(from) = requester {
             out.system_reply(from, SystemReply::Stopped(reason.clone()));
         }

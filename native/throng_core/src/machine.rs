@@ -49,8 +49,9 @@ pub trait Machine: Send + Sync + 'static {
     type Module: Clone + PartialEq + Send + Sync + fmt::Debug;
     /// The argument of `init/1`.
     type Args: Send;
-    /// The address a reply goes to: gen_statem's `From`.
-    type From: Clone + Send + fmt::Debug;
+    /// The address a reply goes to: gen_statem's `From`. Compared to tell
+    /// whether the event being handled has been answered.
+    type From: Clone + PartialEq + Send + fmt::Debug;
     /// Whoever watches a session through a monitor (a pid on the BEAM).
     type Watcher: Clone + Send + fmt::Debug;
     /// A callback result or action the glue could not read, kept as it was

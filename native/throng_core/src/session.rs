@@ -96,6 +96,9 @@ pub(crate) struct Extras<M: Machine> {
     pub phase: Phase<M>,
     /// Monitors on this session.
     pub monitors: Vec<(MonitorRef, M::Watcher)>,
+    /// How many mailbox items are events (the rest are fired timers,
+    /// system requests and `sync`s, which `max_queue_len` does not count).
+    pub mailbox_events: usize,
 }
 
 impl<M: Machine> Default for Extras<M> {
@@ -107,6 +110,7 @@ impl<M: Machine> Default for Extras<M> {
             t0q: VecDeque::new(),
             phase: Phase::Idle,
             monitors: Vec::new(),
+            mailbox_events: 0,
         }
     }
 }
@@ -123,7 +127,22 @@ impl<M: Machine> Extras<M> {
     }
     /// Events counted against `max_queue_len`.
     pub fn queued(&self) -> usize {
-        self.mailbox.len() + self.queue.len() + self.postponed.len()
+        self.mailbox_events + self.queue.len() + self.postponed.len()
+    }
+
+    /// Appends to the mailbox, counting events.
+    pub fn push_mail(&mut self, item: Incoming<M>) {
+        if let Incoming::Event(_) = item {
+            self.mailbox_events += 1;
+        }
+        self.mailbox.push_back(item);
+    }
+
+    /// Counts an item taken out of the mailbox.
+    pub fn took_mail(&mut self, item: &Incoming<M>) {
+        if let Incoming::Event(_) = item {
+            self.mailbox_events -= 1;
+        }
     }
 }
 
@@ -160,6 +179,8 @@ pub(crate) struct Transition<M: Machine> {
     pub data: Option<M::Data>,
     /// An enter call is the callback now running.
     pub enter: bool,
+    /// The current event is a call and a reply to its `From` was sent.
+    pub replied: bool,
     /// Accumulated actions of the event callback and every enter call.
     pub postpone: bool,
     pub hibernate: bool,
@@ -168,12 +189,23 @@ pub(crate) struct Transition<M: Machine> {
 }
 
 impl<M: Machine> Transition<M> {
+    /// Notes a reply: if it answers the current event's call, the caller
+    /// needs no notice when the session stops.
+    pub fn note_reply(&mut self, from: &M::From) {
+        if let Some(Event { kind: crate::machine::EventType::Call(f), .. }) = &self.event {
+            if f == from {
+                self.replied = true;
+            }
+        }
+    }
+
     pub fn new(event: Option<Event<M>>) -> Self {
         Transition {
             event,
             state: None,
             data: None,
             enter: false,
+            replied: false,
             postpone: false,
             hibernate: false,
             next_events: Vec::new(),
@@ -186,6 +218,8 @@ impl<M: Machine> Transition<M> {
 pub(crate) struct Stopping<M: Machine> {
     pub reason: ExitReason<M>,
     pub current: Option<Event<M>>,
+    /// The current event is a call that has been answered.
+    pub answered: bool,
     pub requester: Option<M::From>,
 }
 

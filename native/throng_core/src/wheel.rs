@@ -682,7 +682,7 @@ mod tests {
                         for id in fired {
                             assert!(!w.is_armed(id));
                         }
-                        assert!(w.next_deadline().map_or(true, |d| d > w.now()));
+                        assert!(w.next_deadline().is_none_or(|d| d > w.now()));
                     }
                 }
                 w.check();

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 pub use throng_core::machines::script::{Parked, Script};
 pub use throng_core::machines::term::{atom, int, list, tuple, Term};
 pub use throng_core::{
-    Action, Clock, CallbackMode, CallbackResult, Collect, Config, Emitted, Engine, Error, Event, EventType, ExitReason,
+    Action, CallbackMode, CallbackResult, Clock, Collect, Config, Emitted, Engine, Error, Event, EventType, ExitReason,
     InitResult, Invocation, ManualClock, MonitorRef, Output, ReplyAction, SessionId, Started, Status, SystemReply,
     SystemRequest, TerminateReport, TerminateResult, TimeoutAction, TimeoutForm, TimeoutTime, TimeoutType,
 };
@@ -448,16 +448,22 @@ impl H {
         })
     }
 
-    /// Resumes parked results until none is left (deferred mode; nothing
-    /// to do in plain mode). Returns the outcome of a resumed `init/1`.
+    /// Resumes parked results until none is left (deferred mode), and
+    /// continues sessions whose run budget ran out (`run_pending`, what the
+    /// glue does on `wake`). Returns the outcome of a resumed `init/1`.
     pub fn drive(&mut self) -> Option<Started<Script>> {
         let mut started = None;
-        while let Some(s) = self.resume_one() {
-            if s.is_some() {
-                started = s;
+        loop {
+            if let Some(s) = self.resume_one() {
+                if s.is_some() {
+                    started = s;
+                }
+            } else if self.engine.has_pending() {
+                self.engine.run_pending(&mut self.out);
+            } else {
+                return started;
             }
         }
-        started
     }
 
     /// Resumes parked results one at a time until `pred` holds for the
@@ -673,7 +679,7 @@ pub fn ev(c: &Invocation<'_, Script>) -> Ev {
             content: (*old_state).clone(),
             state: (*state).clone(),
             data: (*data).clone(),
-            module: **module,
+            module,
             event: t!("enter", *old_state),
         },
         Invocation::Event { module, event, state, data, .. } => {
@@ -693,11 +699,38 @@ pub fn ev(c: &Invocation<'_, Script>) -> Ev {
                 content: event.content.clone(),
                 state: (*state).clone(),
                 data: (*data).clone(),
-                module: **module,
+                module,
                 event: event_term(event),
             }
         }
     }
+}
+
+/// A scripted machine with one module, `m`, that logs every invocation as
+/// `{State, Type, Content}` (`{State, enter, OldState}` for an enter call)
+/// and answers with `f`.
+pub fn machine(mode: CallbackMode, f: impl Fn(&Ev) -> R + Send + Sync + 'static) -> Script {
+    logged(Script::new(), "m", mode, f)
+}
+
+/// Adds a module to `s` that logs every invocation as [`machine`] does.
+pub fn logged(
+    s: Script,
+    name: &'static str,
+    mode: CallbackMode,
+    f: impl Fn(&Ev) -> R + Send + Sync + 'static,
+) -> Script {
+    let tr = s.trace_handle();
+    s.module(name, mode, move |c| {
+        let e = ev(c);
+        log(&tr, e.log_term());
+        f(&e)
+    })
+}
+
+/// A log entry of [`machine`]: `{State, Type, Content}`.
+pub fn lg(state: impl IntoTerm, ty: impl IntoTerm, content: impl IntoTerm) -> Term {
+    t!(state.into_term(), ty.into_term(), content.into_term())
 }
 
 /// Appends to a trace.
@@ -841,7 +874,7 @@ pub fn stop(r: impl IntoTerm) -> R {
     CallbackResult::Stop(Some(r.into_term()), None)
 }
 /// `{stop_and_reply, Reason, Replies, Data}` (Data optional).
-pub fn stop_and_reply(r: impl IntoTerm, replies: Vec<(u64, Term)>, d: Option<Term>) -> R {
+pub fn stop_reply(r: impl IntoTerm, replies: Vec<(u64, Term)>, d: Option<Term>) -> R {
     CallbackResult::StopAndReply(
         Some(r.into_term()),
         replies.into_iter().map(|(f, v)| ReplyAction::Reply(f, v)).collect(),
