@@ -269,7 +269,11 @@ impl<M: Machine> Engine<M> {
                 }
                 Ok(Started::Pending(id))
             }
-            Step::Ready(result) => Ok(sh.complete_init(&self.ctx, local, result, out)),
+            Step::Ready(result) => {
+                let started = sh.complete_init(&self.ctx, local, result, out);
+                sh.finish_call(&self.ctx, out);
+                Ok(started)
+            }
         }
     }
 
@@ -637,7 +641,7 @@ impl<M: Machine> Shard<M> {
                 match item {
                     Incoming::Event(ev) if idle && run => {
                         if let Flow::Done = self.begin_event(ctx, local, ev, out) {
-                            self.run(ctx, local, out);
+                            self.run_with(ctx, local, out, ctx.config.run_budget - 1);
                         }
                         return Ok(());
                     }
@@ -738,7 +742,11 @@ impl<M: Machine> Shard<M> {
     /// gen_statem's loop: takes events until the session is idle, busy,
     /// gone, or out of budget.
     fn run(&mut self, ctx: &Ctx<M>, local: u32, out: &mut dyn Output<M>) {
-        let mut budget = ctx.config.run_budget;
+        self.run_with(ctx, local, out, ctx.config.run_budget)
+    }
+
+    /// [`Shard::run`] with what is left of the budget.
+    fn run_with(&mut self, ctx: &Ctx<M>, local: u32, out: &mut dyn Output<M>, mut budget: usize) {
         loop {
             let Some(s) = self.live_mut(local) else { return };
             if s.flags & (F_BUSY | F_STOPPING) != 0 {
@@ -747,7 +755,12 @@ impl<M: Machine> Shard<M> {
             let Some(ex) = s.extras.as_mut() else { return };
             let suspended = s.flags & F_SUSPENDED != 0;
             if budget == 0 {
-                if !suspended && (!ex.queue.is_empty() || !ex.t0q.is_empty() || !ex.mailbox.is_empty()) {
+                let more = if suspended {
+                    ex.mailbox.iter().any(|i| matches!(i, Incoming::System(_)))
+                } else {
+                    !ex.queue.is_empty() || !ex.t0q.is_empty() || !ex.mailbox.is_empty()
+                };
+                if more {
                     self.mark_runnable(local);
                 }
                 return;

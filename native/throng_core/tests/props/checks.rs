@@ -30,7 +30,18 @@ pub fn check_trace(trace: &[Entry], known: &Known<'_>) -> Result<(), String> {
     let mut inserted: Vec<&Term> = known.init_inserted.iter().collect();
     for (j, e) in trace.iter().enumerate() {
         let Entry::Event { kind, content, postponed: p, changed, inserted: ins, now, .. } = e else { continue };
+        // The transition's postpone flag: the event callback's, unless one
+        // of its enter calls (the entries right after it) set it again.
+        let p = trace[j + 1..]
+            .iter()
+            .map_while(|e| match e {
+                Entry::Enter { postpone, .. } => Some(*postpone),
+                Entry::Event { .. } => None,
+            })
+            .fold(*p, |p, q| q.unwrap_or(p));
         let at = || format!("trace[{j}] = {e:?}");
+        // A retried postponed event is not a new delivery.
+        let retried = retry.contains(&content);
         if consumed.contains(&content) {
             return Err(format!("event handled again after it was consumed: {}", at()));
         }
@@ -52,8 +63,11 @@ pub fn check_trace(trace: &[Entry], known: &Known<'_>) -> Result<(), String> {
                         return Err(format!("time-out fired early (deadline {}): {}", msg.set_at + ms as i64, at()));
                     }
                 }
-                if *k == TKind::Event {
+                if *k == TKind::Event && !retried {
                     check_event_timeout(trace, j, msg.n)?;
+                }
+                if *k == TKind::State && !retried {
+                    check_state_timeout(trace, j, msg.n)?;
                 }
             }
             _ => {}
@@ -63,15 +77,11 @@ pub fn check_trace(trace: &[Entry], known: &Known<'_>) -> Result<(), String> {
         }
         if let Some(pos) = retry.iter().position(|t| *t == content) {
             if pos != 0 {
-                return Err(format!(
-                    "retried postponed events out of order: {:?} is due before {}",
-                    retry[0],
-                    at()
-                ));
+                return Err(format!("retried postponed events out of order: {:?} is due before {}", retry[0], at()));
             }
             retry.pop_front();
         }
-        if *p {
+        if p {
             postponed.push(content);
         } else {
             consumed.push(content);
@@ -101,22 +111,38 @@ pub fn check_trace(trace: &[Entry], known: &Known<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// The event time-out handled at `trace[j]` was set by callback `n` (`-1`:
-/// the init actions): no event may have been handled in between.
+/// Where the entries after the transition that set a time-out begin: after
+/// callback `n`'s entry (`n = -1`: the init actions, before everything).
+fn after_setter(trace: &[Entry], j: usize, n: i64) -> Result<usize, String> {
+    if n < 0 {
+        return Ok(0);
+    }
+    match trace[..j].iter().position(|e| matches!(e, Entry::Event { n: m, .. } | Entry::Enter { n: m, .. } if *m == n))
+    {
+        Some(i) => Ok(i + 1),
+        None => Err(format!("trace[{j}] = {:?}: a time-out set by callback #{n}, which never ran", trace[j])),
+    }
+}
+
+/// The event time-out handled at `trace[j]` was set by callback `n`: no
+/// event may have been handled in between.
 fn check_event_timeout(trace: &[Entry], j: usize, n: i64) -> Result<(), String> {
-    let from = if n < 0 {
-        0
-    } else {
-        match trace[..j].iter().position(|e| matches!(e, Entry::Event { n: m, .. } | Entry::Enter { n: m, .. } if *m == n)) {
-            Some(i) => i + 1,
-            None => return Err(format!("trace[{j}]: an event time-out set by callback #{n}, which never ran")),
-        }
-    };
+    let from = after_setter(trace, j, n)?;
     match trace[from..j].iter().find(|e| matches!(e, Entry::Event { .. })) {
         Some(e) => Err(format!(
             "trace[{j}] = {:?}: an event time-out fired although {e:?} was handled after it was set",
             trace[j]
         )),
+        None => Ok(()),
+    }
+}
+
+/// The state time-out handled at `trace[j]` was set by callback `n`: no
+/// transition may have changed the state in between.
+fn check_state_timeout(trace: &[Entry], j: usize, n: i64) -> Result<(), String> {
+    let from = after_setter(trace, j, n)?;
+    match trace[from..j].iter().find(|e| matches!(e, Entry::Event { changed: true, .. })) {
+        Some(e) => Err(format!("trace[{j}] = {:?}: a state time-out survived the state change of {e:?}", trace[j])),
         None => Ok(()),
     }
 }

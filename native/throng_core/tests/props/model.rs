@@ -21,12 +21,19 @@ pub struct Ev {
     pub content: Term,
 }
 
-/// A mailbox item: an external event, or a timer that expired (its message
-/// is read from the timer when the item is taken, as OTP reads its map).
+/// A mailbox item: an external event, a timer that expired (its message is
+/// read from the timer when the item is taken, as OTP reads its map), or a
+/// request answered by the loop itself, in mailbox order.
 #[derive(Debug, Clone, PartialEq)]
 enum Mail {
     Event(Ev),
     Fired(TKind),
+    /// `sync`: answered when reached (queue and zero time-outs empty).
+    Sync(u64),
+    /// `sys:suspend` / `sys:resume`: system messages, the only ones a
+    /// suspended session takes (from anywhere in its mailbox).
+    Suspend(u64),
+    Resume(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +78,7 @@ pub struct View {
     /// Every time-out held (running, zero, expired), sorted.
     pub timeouts: Vec<(TKind, String)>,
     pub busy: bool,
+    pub suspended: bool,
     /// The earliest running deadline.
     pub next_deadline: Option<i64>,
 }
@@ -90,7 +98,10 @@ pub struct Model<'p> {
     timers: Vec<Timer>,
     seq: u64,
     pending: Option<(Tr, Outcome)>,
+    suspended: bool,
     pub trace: Vec<Entry>,
+    /// The requests answered (`sync`, `suspend`, `resume`), in order.
+    pub replies: Vec<u64>,
 }
 
 impl<'p> Model<'p> {
@@ -109,7 +120,9 @@ impl<'p> Model<'p> {
             timers: Vec::new(),
             seq: 0,
             pending: None,
+            suspended: false,
             trace: Vec::new(),
+            replies: Vec::new(),
         }
     }
 
@@ -124,9 +137,32 @@ impl<'p> Model<'p> {
         self.run();
     }
 
-    pub fn cast(&mut self, content: Term) {
-        self.mailbox.push_back(Mail::Event(Ev { kind: EvKind::Cast, content }));
+    /// Casts that arrive together: all reach the mailbox, then the session
+    /// runs.
+    pub fn cast(&mut self, contents: Vec<Term>) {
+        for content in contents {
+            self.mailbox.push_back(Mail::Event(Ev { kind: EvKind::Cast, content }));
+        }
         self.run();
+    }
+
+    pub fn sync(&mut self, from: u64) {
+        self.mailbox.push_back(Mail::Sync(from));
+        self.run();
+    }
+
+    pub fn sys_suspend(&mut self, from: u64) {
+        self.mailbox.push_back(Mail::Suspend(from));
+        self.run();
+    }
+
+    pub fn sys_resume(&mut self, from: u64) {
+        self.mailbox.push_back(Mail::Resume(from));
+        self.run();
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended
     }
 
     /// The clock reads `self.now`: every running timer whose deadline has
@@ -167,10 +203,12 @@ impl<'p> Model<'p> {
         View {
             state: self.state,
             data: self.data,
-            queue_len: self.queue.len() + self.mailbox.len(),
+            queue_len: self.queue.len()
+                + self.mailbox.iter().filter(|m| matches!(m, Mail::Event(_) | Mail::Fired(_))).count(),
             postponed_len: self.postponed.len(),
             timeouts,
             busy: self.pending.is_some(),
+            suspended: self.suspended,
             next_deadline: self.next_deadline(),
         }
     }
@@ -185,9 +223,11 @@ impl<'p> Model<'p> {
             .min()
     }
 
-    /// Events held: mailbox (fired timers included), queue, postponed.
+    /// What `Stats::queued_events` and `max_queue_len` count: external
+    /// events in the mailbox (not fired timers, not requests), the queue and
+    /// the postponed events.
     pub fn held_events(&self) -> usize {
-        self.mailbox.len() + self.queue.len() + self.postponed.len()
+        self.mailbox.iter().filter(|m| matches!(m, Mail::Event(_))).count() + self.queue.len() + self.postponed.len()
     }
 
     pub fn timer_count(&self) -> usize {
@@ -197,30 +237,44 @@ impl<'p> Model<'p> {
     // ------------------------------------------------------------ the loop
 
     /// §1.6 `loop`: the queue, then the zero time-outs, then the mailbox.
+    /// Suspended: only system messages, wherever they are in the mailbox.
     fn run(&mut self) {
         while self.pending.is_none() {
-            let Some(ev) = self.take_next() else { return };
+            let item = if self.suspended {
+                let Some(pos) = self.mailbox.iter().position(|m| matches!(m, Mail::Suspend(_) | Mail::Resume(_)))
+                else {
+                    return;
+                };
+                self.mailbox.remove(pos).expect("found")
+            } else if let Some(ev) = self.queue.pop_front() {
+                Mail::Event(ev)
+            } else if let Some(kind) = self.t0q.pop_front() {
+                let t = self.remove_timer(kind).expect("a zero time-out has a timer");
+                assert_eq!(t.st, TimerState::Zero);
+                Mail::Event(Ev { kind: EvKind::Timeout(kind), content: t.msg })
+            } else {
+                let Some(item) = self.mailbox.pop_front() else { return };
+                item
+            };
+            let ev = match item {
+                Mail::Event(ev) => ev,
+                Mail::Fired(kind) => {
+                    let t = self.remove_timer(kind).expect("a fired time-out has a timer");
+                    assert_eq!(t.st, TimerState::Fired);
+                    Ev { kind: EvKind::Timeout(kind), content: t.msg }
+                }
+                Mail::Sync(from) => {
+                    self.replies.push(from);
+                    continue;
+                }
+                Mail::Suspend(from) | Mail::Resume(from) => {
+                    self.suspended = matches!(item, Mail::Suspend(_));
+                    self.replies.push(from);
+                    continue;
+                }
+            };
             let tr = self.new_tr(Some(ev));
             self.invoke(tr);
-        }
-    }
-
-    fn take_next(&mut self) -> Option<Ev> {
-        if let Some(ev) = self.queue.pop_front() {
-            return Some(ev);
-        }
-        if let Some(kind) = self.t0q.pop_front() {
-            let t = self.remove_timer(kind).expect("a zero time-out has a timer");
-            assert_eq!(t.st, TimerState::Zero);
-            return Some(Ev { kind: EvKind::Timeout(kind), content: t.msg });
-        }
-        match self.mailbox.pop_front()? {
-            Mail::Event(ev) => Some(ev),
-            Mail::Fired(kind) => {
-                let t = self.remove_timer(kind).expect("a fired time-out has a timer");
-                assert_eq!(t.st, TimerState::Fired);
-                Some(Ev { kind: EvKind::Timeout(kind), content: t.msg })
-            }
         }
     }
 
@@ -341,8 +395,12 @@ impl<'p> Model<'p> {
     /// §1.7 "Applying the time-out actions of one transition".
     fn apply_timeouts(&mut self, all: &[(TKind, TTime, Option<Term>)]) {
         // Last wins per type: keep each type's last action, in action order.
-        let winners: Vec<&(TKind, TTime, Option<Term>)> =
-            all.iter().enumerate().filter(|(i, (k, _, _))| !all[i + 1..].iter().any(|(k2, _, _)| k2 == k)).map(|(_, a)| a).collect();
+        let winners: Vec<&(TKind, TTime, Option<Term>)> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, (k, _, _))| !all[i + 1..].iter().any(|(k2, _, _)| k2 == k))
+            .map(|(_, a)| a)
+            .collect();
         // Timers start in reverse action order; zero time-outs join t0q in
         // action order, after the ones already there.
         let mut zeros: Vec<(TKind, Term)> = Vec::new();
@@ -350,7 +408,7 @@ impl<'p> Model<'p> {
             let kind = *kind;
             match (time, msg) {
                 (TTime::Infinity | TTime::Cancel, _) => self.cancel(kind),
-                (TTime::Zero, Some(msg)) => {
+                (TTime::Zero | TTime::Abs(0), Some(msg)) => {
                     self.cancel(kind);
                     zeros.insert(0, (kind, msg.clone()));
                 }
@@ -362,10 +420,27 @@ impl<'p> Model<'p> {
                     let st = TimerState::Running { deadline: self.now + *ms as i64, seq: self.seq };
                     self.timers.push(Timer { kind, msg: msg.clone(), st });
                 }
+                (TTime::Abs(at), Some(msg)) => {
+                    self.cancel(kind);
+                    if *at <= self.now {
+                        // Already due: it fires at once, through the
+                        // mailbox, so after every zero time-out.
+                        self.timers.push(Timer { kind, msg: msg.clone(), st: TimerState::Fired });
+                        self.mailbox.push_back(Mail::Fired(kind));
+                    } else {
+                        self.seq += 1;
+                        self.timers.push(Timer {
+                            kind,
+                            msg: msg.clone(),
+                            st: TimerState::Running { deadline: *at, seq: self.seq },
+                        });
+                    }
+                }
                 (TTime::Update, Some(msg)) => match self.timer_mut(kind) {
                     Some(t) => t.msg = msg.clone(),
                     None => zeros.insert(0, (kind, msg.clone())),
                 },
+                (TTime::AbsIn(_), _) => unreachable!("build_acts makes it absolute"),
                 (_, None) => unreachable!("only cancel has no message"),
             }
         }

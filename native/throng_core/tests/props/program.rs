@@ -69,7 +69,9 @@ impl TKind {
         match t {
             TimeoutType::Event => Some(TKind::Event),
             TimeoutType::State => Some(TKind::State),
-            TimeoutType::Generic(Term::Atom(name)) => TKind::from_tag(name).filter(|k| matches!(k, TKind::GenA | TKind::GenB)),
+            TimeoutType::Generic(Term::Atom(name)) => {
+                TKind::from_tag(name).filter(|k| matches!(k, TKind::GenA | TKind::GenB))
+            }
             TimeoutType::Generic(_) => None,
         }
     }
@@ -83,6 +85,12 @@ pub enum TTime {
     Infinity,
     Cancel,
     Update,
+    /// In a reaction: `{abs,true}` at the callback's clock plus this offset
+    /// (`<= 0`: already due, it fires at once through the mailbox).
+    AbsIn(i64),
+    /// In an action: `{abs,true}` at this time; `Abs(0)` takes the zero
+    /// time-out path, as in OTP 25.
+    Abs(i64),
 }
 
 /// One action of a reaction.
@@ -149,7 +157,8 @@ pub struct Program {
     pub enters: Vec<EnterReaction>,
 }
 
-const CLASS_NAMES: [&str; NCLASS] = ["cast0", "cast1", "cast2", "internal", "timeout", "state_timeout", "{timeout,a}", "{timeout,b}"];
+const CLASS_NAMES: [&str; NCLASS] =
+    ["cast0", "cast1", "cast2", "internal", "timeout", "state_timeout", "{timeout,a}", "{timeout,b}"];
 
 impl fmt::Debug for Program {
     /// Only what differs from `keep_state_and_data` with no actions, so a
@@ -228,7 +237,8 @@ pub enum Entry {
         content: Term,
         data: i64,
         now: i64,
-        /// The effective postpone flag of the answer.
+        /// The postpone flag of the answer (an enter call of the same
+        /// transition may still override it).
         postponed: bool,
         /// The answer is `next_state` to another state.
         changed: bool,
@@ -241,6 +251,9 @@ pub enum Entry {
         state: u8,
         data: i64,
         now: i64,
+        /// Its last `{postpone,Bool}`: it overrides the event callback's
+        /// (they share one accumulator, §1.5/§1.8).
+        postpone: Option<bool>,
     },
 }
 
@@ -260,8 +273,12 @@ impl fmt::Debug for Entry {
                 }
                 Ok(())
             }
-            Entry::Enter { n, old, state, data, now } => {
-                write!(f, "#{n} t={now} {} enter old={} data={data}", STATES[*state as usize], STATES[*old as usize])
+            Entry::Enter { n, old, state, data, now, postpone } => {
+                write!(f, "#{n} t={now} {} enter old={} data={data}", STATES[*state as usize], STATES[*old as usize])?;
+                match postpone {
+                    Some(p) => write!(f, " {{postpone,{p}}}"),
+                    None => Ok(()),
+                }
             }
         }
     }
@@ -312,7 +329,8 @@ pub struct TimeoutMsg {
     pub kind: TKind,
     pub n: i64,
     pub set_at: i64,
-    /// `None` for `update` (the deadline is the running timer's).
+    /// The deadline is `SetAt + Ms`; `None` when it is not known from the
+    /// message (`update`, an absolute time in the past, `{abs,true}` 0).
     pub ms: Option<u64>,
 }
 
@@ -341,11 +359,27 @@ pub fn build_acts(specs: &[ActSpec], n: i64, now: i64, depth: Option<i64>) -> Ve
                 }
             }
             ActSpec::Timeout(kind, time) => {
-                let ms = match time {
-                    TTime::Zero => 0,
-                    TTime::Ms(ms) => ms as i64,
-                    TTime::Update => -1,
-                    TTime::Infinity => -2,
+                let (time, ms) = match time {
+                    TTime::Zero => (time, 0),
+                    TTime::Ms(ms) => (time, ms as i64),
+                    TTime::Update => (time, -1),
+                    TTime::Infinity => (time, -2),
+                    TTime::AbsIn(offset) => {
+                        let at = now + offset;
+                        // At exactly 0 (the clock can read 0) it is OTP's zero path;
+                        // at or before now it is due at once.
+                        (
+                            TTime::Abs(at),
+                            if at == 0 {
+                                -4
+                            } else if offset > 0 {
+                                offset
+                            } else {
+                                -3
+                            },
+                        )
+                    }
+                    TTime::Abs(at) => (time, if at == 0 { -4 } else { at - now }),
                     TTime::Cancel => {
                         acts.push(Act::Timeout(kind, time, None));
                         continue;
@@ -425,7 +459,8 @@ pub fn react(prog: &Program, call: &Call, now: i64, c: &mut Counters) -> (Outcom
                 EnterSpec::RepeatStateAndData => Res::RepeatStateAndData,
                 EnterSpec::RepeatState => Res::RepeatState(data + 1),
             };
-            (Outcome { res, acts }, Entry::Enter { n, old: *old, state: *state, data: *data, now })
+            let postpone = acts.iter().fold(None, |p, a| if let Act::Postpone(b) = a { Some(*b) } else { p });
+            (Outcome { res, acts }, Entry::Enter { n, old: *old, state: *state, data: *data, now, postpone })
         }
     }
 }
@@ -443,6 +478,8 @@ pub fn act_to_engine(a: &Act) -> Action<Script> {
                 TTime::Ms(ms) => TimeoutTime::Relative(ms),
                 TTime::Infinity => TimeoutTime::Infinity,
                 TTime::Update => TimeoutTime::Update,
+                TTime::Abs(at) => TimeoutTime::Absolute(at),
+                TTime::AbsIn(_) => unreachable!("build_acts makes it absolute"),
                 TTime::Cancel => unreachable!("matched above"),
             };
             Action::timeout(kind.to_engine(), time, msg.clone().expect("only cancel has no message"))
@@ -467,47 +504,66 @@ fn arb_tkind() -> impl Strategy<Value = TKind> {
     prop_oneof![Just(TKind::Event), Just(TKind::State), Just(TKind::GenA), Just(TKind::GenB)]
 }
 
-/// Small times mostly (so timers meet), and a few around the wheel's
-/// 64-slot level boundaries.
-fn arb_ttime() -> impl Strategy<Value = TTime> {
+/// The wheel's epoch: its slot tables span 2^36 ms; later deadlines, and
+/// short ones that straddle an epoch boundary, take its overflow list.
+pub const EPOCH_MS: u64 = 1 << 36;
+
+/// Small times mostly (so timers meet), some around the wheel's 64-slot
+/// level boundaries, and around its epoch: rarely, or (`far`) often.
+fn arb_ttime(far: bool) -> impl Strategy<Value = TTime> {
     prop_oneof![
         3 => Just(TTime::Zero),
         5 => (1u64..=12).prop_map(TTime::Ms),
         1 => prop::sample::select(vec![63u64, 64, 65, 100, 4095, 4096, 4097, 262_144, 300_000]).prop_map(TTime::Ms),
+        if far { 4 } else { 1 } => prop::sample::select(vec![EPOCH_MS - 1, EPOCH_MS, EPOCH_MS + 5, 2 * EPOCH_MS + 3])
+            .prop_map(TTime::Ms),
         2 => Just(TTime::Infinity),
         1 => Just(TTime::Cancel),
         2 => Just(TTime::Update),
+        2 => prop::sample::select(vec![-5i64, -1, 0, 1, 7]).prop_map(TTime::AbsIn),
+        1 => Just(TTime::Abs(0)),
     ]
 }
 
-fn arb_act(timers: bool) -> BoxedStrategy<ActSpec> {
+/// What a generated program may do with time-outs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timers {
+    None,
+    Near,
+    /// Many deadlines around the wheel's epoch (its overflow list).
+    Far,
+}
+
+fn arb_timeout(far: bool) -> impl Strategy<Value = ActSpec> {
+    (arb_tkind(), arb_ttime(far)).prop_map(|(k, t)| ActSpec::Timeout(k, t))
+}
+
+fn arb_act(timers: Timers) -> BoxedStrategy<ActSpec> {
     let base = prop_oneof![
         3 => Just(ActSpec::Postpone),
         1 => Just(ActSpec::PostponeFalse),
         1 => any::<bool>().prop_map(ActSpec::Hibernate),
         4 => Just(ActSpec::NextEvent),
     ];
-    if timers {
-        prop_oneof![4 => base, 5 => (arb_tkind(), arb_ttime()).prop_map(|(k, t)| ActSpec::Timeout(k, t))].boxed()
-    } else {
-        base.boxed()
+    match timers {
+        Timers::None => base.boxed(),
+        _ => prop_oneof![4 => base, 5 => arb_timeout(timers == Timers::Far)].boxed(),
     }
 }
 
-fn arb_enter_act(timers: bool) -> BoxedStrategy<ActSpec> {
-    if timers {
-        prop_oneof![
+fn arb_enter_act(timers: Timers) -> BoxedStrategy<ActSpec> {
+    match timers {
+        Timers::None => prop_oneof![any::<bool>().prop_map(ActSpec::Hibernate), Just(ActSpec::PostponeFalse)].boxed(),
+        _ => prop_oneof![
             1 => any::<bool>().prop_map(ActSpec::Hibernate),
             1 => Just(ActSpec::PostponeFalse),
-            6 => (arb_tkind(), arb_ttime()).prop_map(|(k, t)| ActSpec::Timeout(k, t)),
+            6 => arb_timeout(timers == Timers::Far),
         ]
-        .boxed()
-    } else {
-        prop_oneof![any::<bool>().prop_map(ActSpec::Hibernate), Just(ActSpec::PostponeFalse)].boxed()
+        .boxed(),
     }
 }
 
-fn arb_reaction(timers: bool) -> impl Strategy<Value = Reaction> {
+fn arb_reaction(timers: Timers) -> impl Strategy<Value = Reaction> {
     let res = prop_oneof![
         3 => Just(ResSpec::KeepStateAndData),
         1 => Just(ResSpec::KeepState),
@@ -518,7 +574,7 @@ fn arb_reaction(timers: bool) -> impl Strategy<Value = Reaction> {
     (res, prop::collection::vec(arb_act(timers), 0..=3)).prop_map(|(res, acts)| Reaction { res, acts })
 }
 
-fn arb_enter_reaction(timers: bool) -> impl Strategy<Value = EnterReaction> {
+fn arb_enter_reaction(timers: Timers) -> impl Strategy<Value = EnterReaction> {
     let res = prop_oneof![
         4 => Just(EnterSpec::KeepStateAndData),
         1 => Just(EnterSpec::KeepState),
@@ -529,8 +585,8 @@ fn arb_enter_reaction(timers: bool) -> impl Strategy<Value = EnterReaction> {
     (res, prop::collection::vec(arb_enter_act(timers), 0..=3)).prop_map(|(res, acts)| EnterReaction { res, acts })
 }
 
-/// A callback module; without `timers`, no time-out actions at all.
-pub fn arb_program(timers: bool) -> impl Strategy<Value = Program> {
+/// A callback module.
+pub fn arb_program(timers: Timers) -> impl Strategy<Value = Program> {
     (
         any::<bool>(),
         any::<bool>(),
