@@ -271,7 +271,7 @@ impl<M: Machine> Engine<M> {
             }
             Step::Ready(result) => {
                 let started = sh.complete_init(&self.ctx, local, result, out);
-                sh.finish_call(&self.ctx, out);
+                sh.finish_call(out);
                 Ok(started)
             }
         }
@@ -290,7 +290,7 @@ impl<M: Machine> Engine<M> {
             _ => return Err(Error::NotWaiting),
         }
         let started = sh.complete_init(&self.ctx, local, result, out);
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(started)
     }
 
@@ -314,7 +314,7 @@ impl<M: Machine> Engine<M> {
         if let Flow::Done = sh.apply_result(&self.ctx, local, *tr, result, out) {
             sh.run(&self.ctx, local, out);
         }
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(())
     }
 
@@ -344,7 +344,7 @@ impl<M: Machine> Engine<M> {
     pub fn send_event(&self, id: crate::SessionId, event: Event<M>, out: &mut dyn Output<M>) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
         sh.deliver(&self.ctx, local, Incoming::Event(event), out, true)?;
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(())
     }
 
@@ -379,7 +379,7 @@ impl<M: Machine> Engine<M> {
             sh.deliver(&self.ctx, local, Incoming::Event(ev), out, false)?;
         }
         sh.run(&self.ctx, local, out);
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(())
     }
 
@@ -389,7 +389,7 @@ impl<M: Machine> Engine<M> {
     pub fn sync(&self, id: crate::SessionId, from: M::From, out: &mut dyn Output<M>) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
         sh.deliver(&self.ctx, local, Incoming::Sync(from), out, true)?;
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(())
     }
 
@@ -397,7 +397,7 @@ impl<M: Machine> Engine<M> {
     pub fn system(&self, id: crate::SessionId, req: SystemRequest<M>, out: &mut dyn Output<M>) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
         sh.deliver(&self.ctx, local, Incoming::System(req), out, true)?;
-        sh.finish_call(&self.ctx, out);
+        sh.finish_call(out);
         Ok(())
     }
 
@@ -601,7 +601,7 @@ impl<M: Machine> Shard<M> {
     }
 
     /// After an API call: if work was left for later, say so.
-    fn finish_call(&mut self, _ctx: &Ctx<M>, out: &mut dyn Output<M>) {
+    fn finish_call(&mut self, out: &mut dyn Output<M>) {
         if !self.runnable.is_empty() {
             out.wake();
         }
@@ -1070,7 +1070,7 @@ impl<M: Machine> Shard<M> {
             tr.enter = true;
             return self.invoke(ctx, local, tr, out);
         }
-        self.finish_transition(ctx, local, tr, out);
+        self.finish_transition(ctx, local, tr);
         Flow::Done
     }
 
@@ -1100,9 +1100,8 @@ impl<M: Machine> Shard<M> {
     /// The end of a transition (gen_statem's `loop_done` preparation):
     /// postpone, state change, time-out cancellation and arming, inserted
     /// events.
-    fn finish_transition(&mut self, ctx: &Ctx<M>, local: u32, tr: Transition<M>, out: &mut dyn Output<M>) {
+    fn finish_transition(&mut self, ctx: &Ctx<M>, local: u32, tr: Transition<M>) {
         let Transition { event, state, data, postpone, hibernate, next_events, timeouts, .. } = tr;
-        let _ = out;
         let s = self.sess(local);
         if let Some(d) = data {
             s.data = d;
@@ -1117,7 +1116,6 @@ impl<M: Machine> Shard<M> {
                 s.extras.get_or_insert_with(Default::default).postponed.push_back(ev);
             }
         }
-        let changed = state.is_some();
         if let Some(st) = state {
             s.state = st;
             // A state change retries the postponed events, oldest first,
@@ -1129,7 +1127,6 @@ impl<M: Machine> Shard<M> {
             }
             self.cancel_timeout(local, &TimeoutType::State);
         }
-        let _ = changed;
         // Any handled event cancels the event time-out, before the new
         // time-outs of this transition apply.
         self.cancel_timeout(local, &TimeoutType::Event);

@@ -241,7 +241,8 @@ fn main() {
         .collect();
     handles.into_iter().for_each(|h| h.join().expect("thread"));
     let all = (sessions * rounds) as f64 / t.elapsed().as_secs_f64();
-    metric(&format!("core_events_per_s_{threads}_threads"), all, "events/s");
+    metric("core_threads", threads as f64, "threads");
+    metric("core_events_per_s", all, "events/s");
     metric("core_events_per_s_per_core", all / threads as f64, "events/s");
 
     // Every session counted every reading and still has its time-out.
