@@ -5,12 +5,22 @@
 %%% replaces; the stub only runs when the library could not be loaded and
 %%% then raises `nif_not_loaded'.
 %%%
-%%% Private to Throng: the backend module is the only caller.
+%%% Private to Throng: the API module and the executors are the only callers.
 -module(throng_nif).
 
 -export([core_version/0]).
+-export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1]).
+-export([session_start/6, session_init_result/4, session_resume/4, session_raise/4,
+         session_terminated/2, session_send/4, session_call/5, session_system/5,
+         session_monitor/4, session_demonitor/4, session_alive/2]).
 
 -on_load(init/0).
+
+-type engine() :: reference().
+-type sid() :: non_neg_integer().
+-type error() :: {error, noproc | queue_full | too_many_sessions | not_waiting | badarg}.
+-export_type([engine/0, sid/0]).
+
 
 -define(LIBRARY, "throng_nif").
 
@@ -21,6 +31,72 @@
 -spec core_version() -> binary().
 core_version() ->
     erlang:nif_error(nif_not_loaded).
+
+%% @doc A new engine (and its thread) with the given limits; its clock
+%% reads `erlang:monotonic_time(millisecond)', passed as `NowMs'.
+-spec engine_new(#{atom() => non_neg_integer()}, integer()) -> {ok, engine()} | error().
+engine_new(_Opts, _NowMs) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc The executor processes that run this engine's callbacks.
+-spec engine_set_executors(engine(), [pid()]) -> ok.
+engine_set_executors(_E, _Pids) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Stops the engine's thread.
+-spec engine_stop(engine()) -> ok.
+engine_stop(_E) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Engine-wide figures (runs on a dirty scheduler: it visits every session).
+-spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
+engine_stats(_E) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Creates a session whose init/1 runs in an executor, which sends
+%% `{Tag, Outcome}' to `Pid'. `Owner' (a pid or `undefined') ties the
+%% session's life to that process.
+-spec session_start(engine(), module(), term(), pid(), term(), pid() | undefined) -> {ok, sid()} | error().
+session_start(_E, _Module, _Args, _Pid, _Tag, _Owner) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc init/1 returned `Result'; `Modes' are `{Module, callback_mode() result}'.
+-spec session_init_result(engine(), sid(), term(), [{module(), term()}]) -> {ok, term()} | ignore | {error, term()}.
+session_init_result(_E, _Sid, _Result, _Modes) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A state callback returned `Result'.
+-spec session_resume(engine(), sid(), term(), [{module(), term()}]) -> ok | error().
+session_resume(_E, _Sid, _Result, _Modes) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A callback raised; `Reason' is the exit reason as gen_statem shapes it.
+-spec session_raise(engine(), sid(), init | callback | terminate, term()) -> term().
+session_raise(_E, _Sid, _Kind, _Reason) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc terminate/3 returned (or is not exported): the session is gone;
+%% returns its terminate report.
+-spec session_terminated(engine(), sid()) -> map() | error().
+session_terminated(_E, _Sid) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A `cast' or `info' event.
+-spec session_send(engine(), sid(), cast | info, term()) -> ok | error().
+session_send(_E, _Sid, _Kind, _Msg) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A `{call, {Pid, Tag}}' event; `Pid' monitors the session with `Tag'.
+-spec session_call(engine(), sid(), pid(), term(), term()) -> ok | error().
+session_call(_E, _Sid, _Pid, _Tag, _Req) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A system request answered with `{Tag, Reply}'; `Pid' monitors the
+%% session with `Tag' meanwhile.
+-spec session_system(engine(), sid(), get_state | get_status | suspend | resume | sync | {stop, term()},
+                     pid(), term()) -> ok | error().
+session_system(_E, _Sid, _Req, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc `Pid' monitors the session: `{\'DOWN\', Tag, throng, S, Reason}'.
+-spec session_monitor(engine(), sid(), pid(), term()) -> ok | error().
+session_monitor(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Removes a monitor; `true' if it was there.
+-spec session_demonitor(engine(), sid(), pid(), term()) -> boolean().
+session_demonitor(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Whether the session exists.
+-spec session_alive(engine(), sid()) -> boolean().
+session_alive(_E, _Sid) -> erlang:nif_error(nif_not_loaded).
 
 %% Returns what erlang:load_nif/2 returns: on `{error, {Reason, Text}}' the
 %% code server logs it and does not load the module, as jiffy and crypto do.

@@ -448,6 +448,17 @@ impl<M: Machine> Engine<M> {
         found
     }
 
+    /// Removes the monitors whose watcher matches; `true` if one was there.
+    pub fn demonitor_matching(&self, id: crate::SessionId, mut matches: impl FnMut(&M::Watcher) -> bool) -> bool {
+        let Ok((mut sh, local)) = self.locate(id) else { return false };
+        let Some(ex) = sh.extras_mut(local) else { return false };
+        let before = ex.monitors.len();
+        ex.monitors.retain(|(_, w)| !matches(w));
+        let found = ex.monitors.len() != before;
+        sh.shrink(local);
+        found
+    }
+
     /// Whether the session exists (started, not yet stopped).
     pub fn is_alive(&self, id: crate::SessionId) -> bool {
         self.locate(id).is_ok()

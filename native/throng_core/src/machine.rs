@@ -58,6 +58,10 @@ pub trait Machine: Send + Sync + 'static {
     /// to be reported in `bad_return_from_state_function` and its kin. Rust
     /// machines, whose results are typed, use `()`.
     type Term: Clone + Send + fmt::Debug;
+    /// What the machine itself sends out through [`crate::Output::emit`]:
+    /// for a BEAM callback module, the work item for its executor; for a
+    /// Rust machine, messages to the pids it was given. `()` when unused.
+    type Emit: Send;
 
     /// `Module:init(Args)`.
     fn init(&self, cx: &mut Cx<'_, Self>, module: &Self::Module, args: Self::Args) -> Step<InitResult<Self>>;

@@ -37,6 +37,10 @@ pub trait Output<M: Machine + ?Sized> {
     /// `{shutdown, _}`).
     fn terminated(&mut self, report: &TerminateReport<'_, M>);
 
+    /// Something the machine produced for the outside (a BEAM machine's
+    /// work item, a Rust machine's message to a pid). Default: dropped.
+    fn emit(&mut self, _session: SessionId, _item: M::Emit) {}
+
     /// A timer, a message or a resumed callback left work that did not fit
     /// in the current run's budget: someone should call
     /// [`crate::Engine::run_pending`]. Default: nothing (callers poll

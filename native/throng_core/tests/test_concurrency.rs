@@ -23,6 +23,7 @@ impl Machine for Tally {
     type From = u64;
     type Watcher = u64;
     type Term = ();
+    type Emit = ();
 
     fn init(&self, _cx: &mut Cx<'_, Self>, _m: &(), _a: ()) -> Step<InitResult<Self>> {
         Step::Ready(InitResult::Ok(false, 0, vec![]))

@@ -21,6 +21,7 @@ impl Machine for Counter {
     type From = u32;
     type Watcher = u32;
     type Term = ();
+    type Emit = ();
 
     fn init(&self, _cx: &mut Cx<'_, Self>, _m: &(), n: u32) -> Step<InitResult<Self>> {
         // Every session starts with a state time-out and a named time-out.

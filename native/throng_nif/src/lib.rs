@@ -1,24 +1,502 @@
 //! # throng_nif
 //!
-//! The rustler glue between the BEAM and [`throng_core`]: resources, term
-//! conversion, error mapping and message delivery live here and nowhere
-//! else. The Erlang module `throng_nif` (erlang/src/throng_nif.erl) loads
-//! this library in its `-on_load` and holds one stub per NIF; nothing but
-//! that module calls these functions.
+//! The rustler glue between the BEAM and [`throng_core`]: the engine
+//! resource, term conversion, error mapping and message delivery live here
+//! and nowhere else. The Erlang module `throng_nif` (erlang/src/throng_nif.erl)
+//! loads this library in its `-on_load` and holds one stub per NIF; nothing
+//! but Throng's backend and executors call these functions.
 //!
 //! `rustler::init!` registers every `#[rustler::nif]` in the crate, so every
 //! NIF added here needs its stub in `throng_nif.erl`, or loading fails with
 //! `bad_lib`.
+//!
+//! # Ground rules
+//!
+//! * Every NIF does a bounded amount of engine work: callback-module
+//!   sessions never run code inside a NIF (their callbacks answer later, from
+//!   executor processes), and the engine's run budget bounds the rest.
+//! * Each engine owns one thread: it fires timers, continues work left over
+//!   by a run budget, and stops the sessions of owners that died. It sends
+//!   with an `OwnedEnv`; NIF calls send with the caller's environment.
+//! * Errors are mapped to terms in [`error_term`] only.
 #![deny(unsafe_code)]
+
+mod atoms;
+mod beam;
+mod etf;
+mod out;
+mod parse;
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rustler::env::OwnedEnv;
+use rustler::{Atom, Encoder, Env, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
+use throng_core::{
+    Config, Engine, Error, Event, EventType, SessionId, Started, SystemClock, SystemRequest, TerminateResult,
+};
+
+use crate::beam::{Beam, BeamFrom, InitArgs};
+use crate::etf::Etf;
+use crate::out::{reason_term, Out, Target};
 
 /// Version of the engine this library was built from: `throng_core`'s crate
 /// version, as a binary.
-///
-/// The BEAM side compares it with the `throng` application's `vsn` so that a
-/// stale `priv/throng_nif.so` is caught.
 #[rustler::nif]
 fn core_version() -> &'static str {
     throng_core::VERSION
+}
+
+/// What the engine thread is asked to do.
+#[derive(Default)]
+struct Signal {
+    wake: bool,
+    stop: bool,
+    owners_down: Vec<LocalPid>,
+}
+
+/// An engine: the core engine, its executors, its thread.
+pub struct EngineRes {
+    engine: Engine<Beam>,
+    executors: RwLock<Vec<LocalPid>>,
+    signal: Mutex<Signal>,
+    cond: Condvar,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Sessions started with `start_link`, by owner.
+    owners: Mutex<HashMap<LocalPid, (Monitor, Vec<SessionId>)>>,
+}
+
+#[rustler::resource_impl]
+impl Resource for EngineRes {
+    fn down<'a>(&'a self, _env: Env<'a>, pid: LocalPid, _monitor: Monitor) {
+        // The owner of start_link'ed sessions died: the engine thread stops
+        // them (nothing is sent from this callback).
+        let mut s = self.signal.lock().unwrap_or_else(|p| p.into_inner());
+        s.owners_down.push(pid);
+        s.wake = true;
+        self.cond.notify_one();
+    }
+}
+
+impl EngineRes {
+    /// The executor that runs callbacks for `session`.
+    pub fn executor_for(&self, session: SessionId) -> Option<LocalPid> {
+        let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
+        (!ex.is_empty()).then(|| ex[session.slot() as usize % ex.len()])
+    }
+
+    /// Asks the engine thread to run (work left over, a new deadline).
+    pub fn wake(&self) {
+        let mut s = self.signal.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.wake {
+            s.wake = true;
+            self.cond.notify_one();
+        }
+    }
+}
+
+/// The engine thread: fires timers, continues left-over work, stops the
+/// sessions of dead owners.
+fn engine_thread(res: ResourceArc<EngineRes>) {
+    let mut owned = OwnedEnv::new();
+    loop {
+        let downs = {
+            let mut s = res.signal.lock().unwrap_or_else(|p| p.into_inner());
+            if !s.wake && !s.stop {
+                let wait = match res.engine.next_deadline() {
+                    Some(d) => (d - res.engine.now_ms()).clamp(0, 100) as u64,
+                    None => 100,
+                };
+                if wait > 0 {
+                    s = res.cond.wait_timeout(s, Duration::from_millis(wait)).unwrap_or_else(|p| p.into_inner()).0;
+                }
+            }
+            if s.stop {
+                return;
+            }
+            s.wake = false;
+            std::mem::take(&mut s.owners_down)
+        };
+        let mut out = Out { target: Target::Owned(&mut owned), engine: &res, raw_result: None, report: None };
+        for pid in downs {
+            let ids = res.owners.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid).map(|(_, ids)| ids);
+            for id in ids.unwrap_or_default() {
+                let _ = res.engine.stop(id, Some(shutdown_etf()), None, &mut out);
+            }
+        }
+        res.engine.tick(&mut out);
+        // Bounded: one round per wake-up, so a stop request is seen soon.
+        res.engine.run_pending(&mut out);
+    }
+}
+
+fn shutdown_etf() -> Etf {
+    // term_to_binary(shutdown)
+    let mut b = vec![131, 119, 8];
+    b.extend_from_slice(b"shutdown");
+    Etf::from_bytes(b)
+}
+
+/// The one place engine errors become terms: `{error, Atom}`.
+fn error_term<'a>(env: Env<'a>, e: Error) -> Term<'a> {
+    let atom = match e {
+        Error::NoProc => atoms::noproc(),
+        Error::TooManySessions => atoms::too_many_sessions(),
+        Error::QueueFull => atoms::queue_full(),
+        Error::NotWaiting => atoms::not_waiting(),
+        Error::Badarg => atoms::badarg(),
+    };
+    (atoms::error(), atom).encode(env)
+}
+
+fn ok_or_error<'a>(env: Env<'a>, r: Result<(), Error>) -> Term<'a> {
+    match r {
+        Ok(()) => atoms::ok().encode(env),
+        Err(e) => error_term(env, e),
+    }
+}
+
+fn config_from(opts: Term<'_>) -> NifResult<Config> {
+    let mut c = Config::default();
+    let get = |k: &str| -> NifResult<Option<usize>> {
+        let key = Atom::from_str(opts.get_env(), k)?;
+        match opts.map_get(key) {
+            Ok(v) => Ok(Some(v.decode::<usize>()?)),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(v) = get("shards")? {
+        c.shards = v;
+    }
+    if let Some(v) = get("max_sessions")? {
+        c.max_sessions = v;
+    }
+    if let Some(v) = get("max_queue_len")? {
+        c.max_queue_len = v;
+    }
+    if let Some(v) = get("run_budget")? {
+        c.run_budget = v;
+    }
+    Ok(c)
+}
+
+/// `engine_new(Opts :: map(), NowMs :: integer())`: a new engine whose clock
+/// reads `erlang:monotonic_time(millisecond)`.
+#[rustler::nif]
+fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ms: i64) -> NifResult<Term<'a>> {
+    let config = config_from(opts)?;
+    let engine = match Engine::new(Beam::default(), config, SystemClock::new(now_ms)) {
+        Ok(e) => e,
+        Err(e) => return Ok(error_term(env, e)),
+    };
+    let res = ResourceArc::new(EngineRes {
+        engine,
+        executors: RwLock::new(Vec::new()),
+        signal: Mutex::new(Signal::default()),
+        cond: Condvar::new(),
+        thread: Mutex::new(None),
+        owners: Mutex::new(HashMap::new()),
+    });
+    let for_thread = res.clone();
+    let handle = std::thread::Builder::new()
+        .name("throng_engine".into())
+        .spawn(move || engine_thread(for_thread))
+        .map_err(|_| rustler::Error::BadArg)?;
+    *res.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+    Ok((atoms::ok(), res).encode(env))
+}
+
+/// `engine_set_executors(E, Pids)`.
+#[rustler::nif]
+fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> Atom {
+    *engine.executors.write().unwrap_or_else(|p| p.into_inner()) = pids;
+    atoms::ok()
+}
+
+/// `engine_stop(E)`: the engine thread ends; sessions stay until the
+/// engine's last reference goes.
+#[rustler::nif]
+fn engine_stop(engine: ResourceArc<EngineRes>) -> Atom {
+    {
+        let mut s = engine.signal.lock().unwrap_or_else(|p| p.into_inner());
+        s.stop = true;
+        engine.cond.notify_one();
+    }
+    // Not joined here: a NIF must not wait; the thread ends within a loop.
+    drop(engine.thread.lock().unwrap_or_else(|p| p.into_inner()).take());
+    atoms::ok()
+}
+
+/// `engine_stats(E)`: `#{sessions, queued_events, timers, table_bytes}`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<Term<'a>> {
+    let st = engine.engine.stats();
+    let pairs = [
+        (atoms::sessions().encode(env), st.sessions.encode(env)),
+        (atoms::queued_events().encode(env), st.queued_events.encode(env)),
+        (atoms::timers().encode(env), st.timers.encode(env)),
+        (atoms::table_bytes().encode(env), st.table_bytes.encode(env)),
+    ];
+    Term::map_from_pairs(env, &pairs)
+}
+
+fn sid(raw: u64) -> SessionId {
+    SessionId::from_u64(raw)
+}
+
+/// `session_start(E, Module, Args, Pid, Tag, Owner)`: a session whose
+/// `init/1` runs in an executor; `Pid` gets `{Tag, Outcome}`.
+#[rustler::nif]
+fn session_start<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    module: Atom,
+    init_args: Term<'a>,
+    pid: LocalPid,
+    tag: Term<'a>,
+    owner: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    let init = InitArgs { args: Etf::encode(init_args), from };
+    let mut out = Out::nif(env, &engine);
+    let started = engine.engine.start(module, init, &mut out);
+    match started {
+        Ok(Started::Pending(id)) => {
+            if let Ok(owner) = owner.decode::<LocalPid>() {
+                let mut owners = engine.owners.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((_, ids)) = owners.get_mut(&owner) {
+                    if ids.len() > 64 && ids.len().is_power_of_two() {
+                        ids.retain(|i| engine.engine.is_alive(*i));
+                    }
+                    ids.push(id);
+                } else if let Some(mon) = env.monitor(&engine, &owner) {
+                    owners.insert(owner, (mon, vec![id]));
+                }
+            }
+            Ok((atoms::ok(), id.to_u64()).encode(env))
+        }
+        Ok(_) => Ok(error_term(env, Error::Badarg)),
+        Err(e) => Ok(error_term(env, e)),
+    }
+}
+
+fn record_modes(engine: &EngineRes, modes: Term<'_>) -> NifResult<()> {
+    for pair in modes.decode::<Vec<(Atom, Term<'_>)>>()? {
+        engine.engine.machine().set_mode(pair.0, parse::callback_mode(pair.1));
+    }
+    Ok(())
+}
+
+fn outcome_term<'a>(
+    env: Env<'a>,
+    engine: &ResourceArc<EngineRes>,
+    s: Started<Beam>,
+    raw: Option<Term<'a>>,
+) -> Term<'a> {
+    match s {
+        Started::Ok(id) | Started::Pending(id) => (atoms::ok(), out::session_term(env, engine, id)).encode(env),
+        Started::Ignore => atoms::ignore().encode(env),
+        Started::Failed(r) => (atoms::error(), reason_term(env, &r, raw)).encode(env),
+    }
+}
+
+/// `session_init_result(E, Sid, Result, Modes)`: `init/1` returned.
+#[rustler::nif]
+fn session_init_result<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    result: Term<'a>,
+    modes: Term<'a>,
+) -> NifResult<Term<'a>> {
+    record_modes(&engine, modes)?;
+    let mut out = Out::nif(env, &engine);
+    match engine.engine.resume_init(sid(id), parse::init_result(result), &mut out) {
+        Ok(s) => Ok(outcome_term(env, &engine, s, None)),
+        Err(e) => Ok(error_term(env, e)),
+    }
+}
+
+/// `session_resume(E, Sid, Result, Modes)`: a state callback returned.
+#[rustler::nif]
+fn session_resume<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    result: Term<'a>,
+    modes: Term<'a>,
+) -> NifResult<Term<'a>> {
+    record_modes(&engine, modes)?;
+    let mut out = Out::nif(env, &engine);
+    out.raw_result = Some(result);
+    let r = engine.engine.resume(sid(id), parse::callback_result(result), &mut out);
+    Ok(ok_or_error(env, r))
+}
+
+/// `session_raise(E, Sid, Kind, Reason)`: a callback raised; `Reason` is
+/// the exit reason as gen_statem shapes it. Returns what the matching
+/// `session_init_result` / `session_resume` / `session_terminated` would.
+#[rustler::nif]
+fn session_raise<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    kind: Atom,
+    reason: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let mut out = Out::nif(env, &engine);
+    let reason = Etf::encode(reason);
+    if kind == atoms::init() {
+        match engine.engine.resume_init(sid(id), throng_core::InitResult::Exception(reason), &mut out) {
+            Ok(s) => Ok(outcome_term(env, &engine, s, None)),
+            Err(e) => Ok(error_term(env, e)),
+        }
+    } else if kind == atoms::terminate() {
+        terminated(env, &engine, id, TerminateResult::Exception(reason))
+    } else {
+        let r = engine.engine.resume(sid(id), throng_core::CallbackResult::Exception(reason), &mut out);
+        Ok(ok_or_error(env, r))
+    }
+}
+
+fn terminated<'a>(
+    env: Env<'a>,
+    engine: &ResourceArc<EngineRes>,
+    id: u64,
+    result: TerminateResult<Beam>,
+) -> NifResult<Term<'a>> {
+    let mut out = Out::nif(env, engine);
+    match engine.engine.resume_terminate(sid(id), result, &mut out) {
+        Ok(()) => Ok(out.report.unwrap_or_else(|| atoms::ok().encode(env))),
+        Err(e) => Ok(error_term(env, e)),
+    }
+}
+
+/// `session_terminated(E, Sid)`: `terminate/3` returned (or is not
+/// exported). Returns the report map (reason, state, data, queue, ...).
+#[rustler::nif]
+fn session_terminated<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64) -> NifResult<Term<'a>> {
+    terminated(env, &engine, id, TerminateResult::Ok)
+}
+
+/// `session_send(E, Sid, Kind, Msg)`: a `cast` or `info` event.
+#[rustler::nif]
+fn session_send<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    kind: Atom,
+    msg: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let kind = if kind == atoms::cast() {
+        EventType::Cast
+    } else if kind == atoms::info() {
+        EventType::Info
+    } else {
+        return Err(rustler::Error::BadArg);
+    };
+    let mut out = Out::nif(env, &engine);
+    let r = engine.engine.send_event(sid(id), Event::new(kind, Etf::encode(msg)), &mut out);
+    Ok(ok_or_error(env, r))
+}
+
+/// Monitors the session for `Pid` with `Tag` as the monitor reference.
+fn monitor_for(engine: &EngineRes, id: SessionId, from: &BeamFrom) -> Result<(), Error> {
+    engine.engine.monitor(id, from.clone()).map(|_| ())
+}
+
+/// `session_call(E, Sid, Pid, Tag, Req)`: monitors the session for the
+/// caller (DOWN with `Tag`) and queues `{call, {Pid, Tag}}`.
+#[rustler::nif]
+fn session_call<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    pid: LocalPid,
+    tag: Term<'a>,
+    req: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    if let Err(e) = monitor_for(&engine, sid(id), &from) {
+        return Ok(error_term(env, e));
+    }
+    let mut out = Out::nif(env, &engine);
+    let r = engine.engine.call(sid(id), from.clone(), Etf::encode(req), &mut out);
+    if r.is_err() {
+        engine.engine.demonitor_matching(sid(id), |w| *w == from);
+    }
+    Ok(ok_or_error(env, r))
+}
+
+/// `session_system(E, Sid, Req, Pid, Tag)`: `get_state`, `get_status`,
+/// `suspend`, `resume`, `sync` or `{stop, Reason}`, answered with
+/// `{Tag, Reply}`; the requester monitors the session meanwhile.
+#[rustler::nif]
+fn session_system<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    req: Term<'a>,
+    pid: LocalPid,
+    tag: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    let id = sid(id);
+    if let Err(e) = monitor_for(&engine, id, &from) {
+        return Ok(error_term(env, e));
+    }
+    let mut out = Out::nif(env, &engine);
+    let r = if let Ok(a) = req.decode::<Atom>() {
+        let f = Some(from.clone());
+        match a {
+            a if a == atoms::get_state() => engine.engine.system(id, SystemRequest::GetState(from.clone()), &mut out),
+            a if a == atoms::get_status() => engine.engine.system(id, SystemRequest::GetStatus(from.clone()), &mut out),
+            a if a == atoms::suspend() => engine.engine.system(id, SystemRequest::Suspend(f), &mut out),
+            a if a == atoms::resume() => engine.engine.system(id, SystemRequest::Resume(f), &mut out),
+            a if a == atoms::sync() => engine.engine.sync(id, from.clone(), &mut out),
+            _ => Err(Error::Badarg),
+        }
+    } else {
+        match req.decode::<(Atom, Term<'a>)>() {
+            Ok((a, reason)) if a == atoms::stop() => {
+                let reason = Etf::encode(reason);
+                engine.engine.system(id, SystemRequest::Stop(Some(reason), Some(from.clone())), &mut out)
+            }
+            _ => Err(Error::Badarg),
+        }
+    };
+    if r.is_err() {
+        engine.engine.demonitor_matching(id, |w| *w == from);
+    }
+    Ok(ok_or_error(env, r))
+}
+
+/// `session_monitor(E, Sid, Pid, Tag)`: DOWN `{'DOWN', Tag, throng, S, R}`.
+#[rustler::nif]
+fn session_monitor<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    pid: LocalPid,
+    tag: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    Ok(ok_or_error(env, monitor_for(&engine, sid(id), &from)))
+}
+
+/// `session_demonitor(E, Sid, Pid, Tag)`: `true` if the monitor was there.
+#[rustler::nif]
+fn session_demonitor<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> bool {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    engine.engine.demonitor_matching(sid(id), |w| *w == from)
+}
+
+/// `session_alive(E, Sid)`.
+#[rustler::nif]
+fn session_alive(engine: ResourceArc<EngineRes>, id: u64) -> bool {
+    engine.engine.is_alive(sid(id))
 }
 
 rustler::init!("throng_nif");

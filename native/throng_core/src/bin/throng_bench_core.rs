@@ -88,6 +88,7 @@ impl Machine for Device {
     type From = u32;
     type Watcher = u32;
     type Term = ();
+    type Emit = ();
 
     fn init(&self, _cx: &mut Cx<'_, Self>, _m: &(), _args: ()) -> Step<InitResult<Self>> {
         Step::Ready(InitResult::Ok(DevState::Active, DevData::default(), Vec::new()))

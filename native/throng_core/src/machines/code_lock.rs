@@ -701,6 +701,7 @@ impl Machine for CodeLock {
     type From = u64;
     type Watcher = u64;
     type Term = ();
+    type Emit = ();
 
     fn init(&self, cx: &mut Cx<'_, Self>, module: &CodeLockVariant, args: CodeLockArgs) -> Step<InitResult<Self>> {
         Step::Ready(init(&self.door(cx.session), *module, args))

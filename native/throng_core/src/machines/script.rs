@@ -141,6 +141,7 @@ impl Machine for Script {
     type From = u64;
     type Watcher = u64;
     type Term = Term;
+    type Emit = ();
 
     fn init(&self, cx: &mut Cx<'_, Self>, module: &&'static str, args: InitResult<Script>) -> Step<InitResult<Self>> {
         self.log(Term::Tuple(vec![Term::Atom("init"), Term::Atom(module)]));

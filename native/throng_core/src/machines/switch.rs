@@ -224,6 +224,7 @@ impl Machine for Switch {
     type From = u64;
     type Watcher = u64;
     type Term = ();
+    type Emit = ();
 
     /// `def init({state, data}), do: {:ok, state, data}`.
     fn init(&self, _cx: &mut Cx<'_, Self>, _module: &SwitchVariant, args: Self::Args) -> Step<InitResult<Self>> {

@@ -1,0 +1,335 @@
+%%% @doc Throng: gen_statem sessions that live in a Rust engine.
+%%%
+%%% A session is what a `gen_statem' process is, without the process: a
+%%% callback module written for `gen_statem' runs as a session unchanged,
+%%% but for the pid-bound calls listed in docs/semantics.md (`self()' is
+%%% `throng:self()', `Pid ! Msg' is `throng:send(S, Msg)', ...). Its
+%%% callbacks run in the engine's executor processes; its state, data,
+%%% queues and time-outs live in the engine.
+%%%
+%%% ```
+%%% {ok, S} = throng:start_link(code_lock, [1,2,3], []),
+%%% ok = throng:cast(S, {button, 1}),
+%%% locked = throng:call(S, get_state_name).
+%%% '''
+%%%
+%%% Every function takes the same arguments and returns or exits as its
+%%% `gen_statem' (or `sys') counterpart does.
+-module(throng).
+
+-export([start_link/3, start/3, start_monitor/3]).
+-export([call/2, call/3, cast/2, send/2, reply/1, reply/2]).
+-export([send_request/2, wait_response/2, receive_response/2, check_response/2]).
+-export([stop/1, stop/3, sync/1, suspend/1, resume/1, get_state/1, get_status/1]).
+-export([monitor/1, demonitor/1, self/0]).
+-export([start_engine/1, stop_engine/1, engine_stats/1, default_engine/0]).
+
+-export_type([session/0, engine/0, from/0, start_opt/0, request_id/0]).
+
+-opaque engine() :: throng_nif:engine().
+-type session() :: {throng, engine(), non_neg_integer()}.
+-type from() :: {pid(), term()}.
+-type start_opt() :: {engine, engine()} | {timeout, timeout()}.
+-opaque request_id() :: {'$throng_request', reference(), session()}.
+-type start_ret() :: {ok, session()} | ignore | {error, term()}.
+
+-define(SELF, '$throng_self').
+
+%%% ------------------------------------------------------------------ start
+
+%% @doc Starts a session of `Module' (`Module:init(Args)' runs in an
+%% executor) owned by the caller: the session stops, with reason
+%% `shutdown', when the caller exits. As `gen_statem:start_link/3'.
+-spec start_link(module(), term(), [start_opt()]) -> start_ret().
+start_link(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
+    do_start(Module, Args, Opts, erlang:self(), false).
+
+%% @doc Starts a session not tied to the caller. As `gen_statem:start/3'.
+-spec start(module(), term(), [start_opt()]) -> start_ret().
+start(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
+    do_start(Module, Args, Opts, undefined, false).
+
+%% @doc Starts a session and monitors it, atomically. As
+%% `gen_statem:start_monitor/3': `{ok, {Session, MRef}}'.
+-spec start_monitor(module(), term(), [start_opt()]) ->
+          {ok, {session(), reference()}} | ignore | {error, term()}.
+start_monitor(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
+    do_start(Module, Args, Opts, undefined, true).
+
+do_start(Module, Args, Opts, Owner, Monitor) ->
+    E = opt_engine(Opts),
+    Timeout = proplists:get_value(timeout, Opts, infinity),
+    Tag = make_ref(),
+    case throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) of
+        {ok, Sid} ->
+            %% Monitored from before init/1 runs: a start_monitor caller sees
+            %% every exit, and a starter never waits for a session that died.
+            ok = throng_nif:session_monitor(E, Sid, erlang:self(), Tag),
+            receive
+                {Tag, {ok, S} = Ok} ->
+                    case Monitor of
+                        true -> {ok, {S, remember(Tag, E, Sid)}};
+                        false -> demonitor_flush(E, Sid, Tag), Ok
+                    end;
+                {Tag, Failed} ->
+                    flush_down(Tag),
+                    Failed
+            after Timeout ->
+                %% As gen_statem: a start that times out is {error, timeout}
+                %% and the session is stopped.
+                _ = throng_nif:session_system(E, Sid, {stop, kill}, erlang:self(), Tag),
+                demonitor_flush(E, Sid, Tag),
+                receive {Tag, _} -> ok after 0 -> ok end,
+                {error, timeout}
+            end;
+        {error, Reason} ->
+            {error, Reason}
+    end.
+
+opt_engine(Opts) ->
+    case lists:keyfind(engine, 1, Opts) of
+        {engine, E} -> E;
+        false -> default_engine()
+    end.
+
+%%% ------------------------------------------------------------------ events
+
+%% @equiv call(S, Request, infinity)
+-spec call(session(), term()) -> term().
+call(S, Request) ->
+    call(S, Request, infinity).
+
+%% @doc Sends `{call, From}' with `Request' and waits for the reply. Exits
+%% as `gen_statem:call/3' does: `{Reason, {throng, call, [S, Request,
+%% Timeout]}}' when the session stops first (or does not exist: `noproc';
+%% or its queue is full: `queue_full'), `{timeout, …}' on a time-out.
+-spec call(session(), term(), timeout()) -> term().
+call({throng, E, Sid} = S, Request, Timeout) ->
+    Tag = make_ref(),
+    case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
+        ok ->
+            receive
+                {Tag, Reply} ->
+                    demonitor_flush(E, Sid, Tag),
+                    Reply;
+                {'DOWN', Tag, throng, _, Reason} ->
+                    exit({Reason, {throng, call, [S, Request, Timeout]}})
+            after Timeout ->
+                demonitor_flush(E, Sid, Tag),
+                exit({timeout, {throng, call, [S, Request, Timeout]}})
+            end;
+        {error, Reason} ->
+            exit({Reason, {throng, call, [S, Request, Timeout]}})
+    end.
+
+%% @doc A `cast' event. `ok' also for a session that does not exist, as
+%% `gen_statem:cast/2'; `{error, queue_full}' when the session holds
+%% `max_queue_len' events (nothing is queued then).
+-spec cast(session(), term()) -> ok | {error, queue_full}.
+cast({throng, E, Sid}, Msg) ->
+    accepted(throng_nif:session_send(E, Sid, cast, Msg)).
+
+%% @doc An `info' event: what `Pid ! Msg' is to a gen_statem.
+-spec send(session(), term()) -> ok | {error, queue_full}.
+send({throng, E, Sid}, Msg) ->
+    accepted(throng_nif:session_send(E, Sid, info, Msg)).
+
+accepted({error, queue_full} = Full) -> Full;
+accepted(_) -> ok.
+
+%% @doc Replies to a caller: `Pid ! {Tag, Reply}', as `gen_statem:reply/2'.
+-spec reply(from(), term()) -> ok.
+reply({Pid, Tag}, Reply) ->
+    _ = (catch Pid ! {Tag, Reply}),
+    ok.
+
+%% @doc Sends `{reply, From, Reply}' replies in order.
+-spec reply([{reply, from(), term()}] | {reply, from(), term()}) -> ok.
+reply({reply, From, Reply}) ->
+    reply(From, Reply);
+reply(Replies) when is_list(Replies) ->
+    lists:foreach(fun({reply, From, Reply}) -> reply(From, Reply) end, Replies).
+
+%% @doc Sends a call and returns at once; the reply is collected with
+%% `wait_response/2', `receive_response/2' or `check_response/2'.
+-spec send_request(session(), term()) -> request_id().
+send_request({throng, E, Sid} = S, Request) ->
+    Tag = make_ref(),
+    _ = case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
+            ok -> ok;
+            {error, Reason} -> erlang:self() ! {'DOWN', Tag, throng, S, Reason}
+        end,
+    {'$throng_request', Tag, S}.
+
+%% @doc As `gen_statem:wait_response/2': `{reply, R}', `timeout' (the
+%% request stays pending) or `{error, {Reason, S}}'.
+-spec wait_response(request_id(), timeout()) -> {reply, term()} | timeout | {error, {term(), session()}}.
+wait_response({'$throng_request', Tag, {throng, E, Sid} = S}, Timeout) ->
+    receive
+        {Tag, Reply} -> demonitor_flush(E, Sid, Tag), {reply, Reply};
+        {'DOWN', Tag, throng, _, Reason} -> {error, {Reason, S}}
+    after Timeout -> timeout
+    end.
+
+%% @doc As `gen_statem:receive_response/2': like `wait_response/2' but a
+%% time-out abandons the request.
+-spec receive_response(request_id(), timeout()) -> {reply, term()} | timeout | {error, {term(), session()}}.
+receive_response({'$throng_request', Tag, {throng, E, Sid}} = Req, Timeout) ->
+    case wait_response(Req, Timeout) of
+        timeout -> demonitor_flush(E, Sid, Tag), timeout;
+        Other -> Other
+    end.
+
+%% @doc As `gen_statem:check_response/2': is `Msg' the answer to the request?
+-spec check_response(term(), request_id()) -> {reply, term()} | no_reply | {error, {term(), session()}}.
+check_response({Tag, Reply}, {'$throng_request', Tag, {throng, E, Sid}}) ->
+    demonitor_flush(E, Sid, Tag),
+    {reply, Reply};
+check_response({'DOWN', Tag, throng, _, Reason}, {'$throng_request', Tag, S}) ->
+    {error, {Reason, S}};
+check_response(_, {'$throng_request', _, _}) ->
+    no_reply.
+
+%%% ------------------------------------------------------------------ sys
+
+%% @equiv stop(S, normal, infinity)
+-spec stop(session()) -> ok.
+stop(S) ->
+    stop(S, normal, infinity).
+
+%% @doc Stops the session with `Reason' once it is idle (as
+%% `gen_statem:stop/3', a system request): `terminate/3' runs; returns `ok'
+%% when the session exited with `Reason', else exits with the reason it
+%% exited with (`noproc' when there was no such session).
+-spec stop(session(), term(), timeout()) -> ok.
+stop({throng, E, Sid}, Reason, Timeout) ->
+    Tag = make_ref(),
+    case throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) of
+        ok ->
+            receive
+                {'DOWN', Tag, throng, _, Reason} ->
+                    receive {Tag, _} -> ok after 0 -> ok end;
+                {'DOWN', Tag, throng, _, Other} ->
+                    receive {Tag, _} -> ok after 0 -> ok end,
+                    exit(Other)
+            after Timeout ->
+                demonitor_flush(E, Sid, Tag),
+                exit(timeout)
+            end;
+        {error, Why} ->
+            exit(Why)
+    end.
+
+%% @doc Returns once every event sent to the session before has been
+%% handled and no zero time-out is pending (as `jhn_fsm:sync/1').
+-spec sync(session()) -> ok.
+sync(S) ->
+    sys_call(S, sync, sync).
+
+%% @doc As `sys:suspend/1': the session handles no more events until
+%% `resume/1'; they queue up.
+-spec suspend(session()) -> ok.
+suspend(S) ->
+    sys_call(S, suspend, suspend).
+
+%% @doc As `sys:resume/1'.
+-spec resume(session()) -> ok.
+resume(S) ->
+    sys_call(S, resume, resume).
+
+%% @doc As `sys:get_state/1': `{State, Data}'.
+-spec get_state(session()) -> {term(), term()}.
+get_state(S) ->
+    sys_call(S, get_state, get_state).
+
+%% @doc The status: `#{state, data, queue_len, postponed_len, timeouts,
+%% modules, callback_mode, suspended}'; `timeouts' lists `{Type, Msg}' as
+%% `sys:get_status/1' does.
+-spec get_status(session()) -> #{atom() => term()}.
+get_status(S) ->
+    sys_call(S, get_status, get_status).
+
+sys_call({throng, E, Sid} = S, Req, Fun) ->
+    Tag = make_ref(),
+    case throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) of
+        ok ->
+            receive
+                {Tag, Reply} ->
+                    demonitor_flush(E, Sid, Tag),
+                    Reply;
+                {'DOWN', Tag, throng, _, Reason} ->
+                    exit({Reason, {throng, Fun, [S]}})
+            end;
+        {error, Reason} ->
+            exit({Reason, {throng, Fun, [S]}})
+    end.
+
+%%% ------------------------------------------------------------------ monitors
+
+%% @doc Monitors a session: `{'DOWN', MRef, throng, S, Reason}' when it
+%% stops (at once with `noproc' if it does not exist).
+-spec monitor(session()) -> reference().
+monitor({throng, E, Sid} = S) ->
+    MRef = make_ref(),
+    case throng_nif:session_monitor(E, Sid, erlang:self(), MRef) of
+        ok -> remember(MRef, E, Sid);
+        {error, Reason} -> erlang:self() ! {'DOWN', MRef, throng, S, Reason}, MRef
+    end.
+
+%% @doc Removes a monitor made by `monitor/1' and flushes its DOWN.
+-spec demonitor(reference()) -> true.
+demonitor(MRef) when is_reference(MRef) ->
+    case erase({'$throng_monitor', MRef}) of
+        {E, Sid} -> demonitor_flush(E, Sid, MRef);
+        undefined -> flush_down(MRef)
+    end,
+    true.
+
+remember(MRef, E, Sid) ->
+    put({'$throng_monitor', MRef}, {E, Sid}),
+    MRef.
+
+demonitor_flush(E, Sid, Tag) ->
+    _ = throng_nif:session_demonitor(E, Sid, erlang:self(), Tag),
+    flush_down(Tag).
+
+flush_down(Tag) ->
+    receive {'DOWN', Tag, throng, _, _} -> ok after 0 -> ok end.
+
+%% @doc Inside a callback: the session the callback runs for.
+-spec self() -> session() | undefined.
+self() ->
+    get(?SELF).
+
+%%% ------------------------------------------------------------------ engines
+
+%% @doc Starts an engine: `#{shards, max_sessions, max_queue_len,
+%% run_budget, executors}' (all optional). The engine lives as long as the
+%% process that owns it, under Throng's supervisor.
+-spec start_engine(throng_engine:opts()) -> {ok, engine()} | {error, term()}.
+start_engine(Opts) when is_map(Opts) ->
+    case supervisor:start_child(throng_engine_sup, [Opts]) of
+        {ok, Pid} -> {ok, throng_engine:engine(Pid)};
+        {error, _} = Error -> Error
+    end.
+
+%% @doc Stops an engine started with `start_engine/1'.
+-spec stop_engine(engine()) -> ok | {error, not_found}.
+stop_engine(E) ->
+    case throng_engine:lookup(E) of
+        {ok, Pid} -> supervisor:terminate_child(throng_engine_sup, Pid);
+        error -> {error, not_found}
+    end.
+
+%% @doc Engine-wide figures: `#{sessions, queued_events, timers, table_bytes}'.
+-spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
+engine_stats(E) ->
+    throng_nif:engine_stats(E).
+
+%% @doc The engine the application starts, used when no engine is named.
+-spec default_engine() -> engine().
+default_engine() ->
+    case persistent_term:get({throng, default_engine}, undefined) of
+        undefined -> erlang:error({throng_not_started, "application:ensure_all_started(throng)"});
+        E -> E
+    end.

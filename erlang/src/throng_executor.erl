@@ -1,0 +1,162 @@
+%%% @doc An executor: runs callback-module callbacks for an engine.
+%%%
+%%% The engine sends `{'$throng_work', Engine, Sid, Work}'; the executor
+%%% calls the callback the way `gen_statem' does (a `throw' is a return; an
+%%% exception of class `error' becomes the exit reason `{Reason, Stack}', of
+%%% class `exit' the reason itself) and hands the result back through the
+%%% NIF, which applies gen_statem's rules and sends the session's next work
+%%% item, if any. A session has at most one callback running at a time, and
+%%% all of its work goes to the same executor.
+%%%
+%%% While a callback runs, `throng:self()' is the session.
+%%%
+%%% Private to Throng.
+-module(throng_executor).
+
+-export([start_link/0, init/1]).
+
+-include_lib("kernel/include/logger.hrl").
+
+-define(SELF, '$throng_self').
+
+%% @doc Starts an executor linked to the caller (the engine's owner).
+-spec start_link() -> {ok, pid()}.
+start_link() ->
+    proc_lib:start_link(?MODULE, init, [self()]).
+
+%% @private
+-spec init(pid()) -> no_return().
+init(Parent) ->
+    proc_lib:init_ack(Parent, {ok, self()}),
+    loop().
+
+-spec loop() -> no_return().
+loop() ->
+    receive
+        {'$throng_work', E, Sid, Work} ->
+            put(?SELF, {throng, E, Sid}),
+            run(E, Sid, Work),
+            erase(?SELF),
+            loop();
+        _Stray ->
+            loop()
+    end.
+
+run(E, Sid, {event, Mod, Mode, Type, Content, State, Data}) ->
+    try state_callback(Mod, Mode, Type, Content, State, Data) of
+        Result -> resume(E, Sid, Result)
+    catch
+        throw:Result -> resume(E, Sid, Result);
+        Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
+    end;
+run(E, Sid, {enter, Mod, Mode, Old, State, Data}) ->
+    try state_callback(Mod, Mode, enter, Old, State, Data) of
+        Result -> resume(E, Sid, Result)
+    catch
+        throw:Result -> resume(E, Sid, Result);
+        Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
+    end;
+run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
+    Outcome =
+        try Mod:init(Args) of
+            Result -> init_result(E, Sid, Mod, Result)
+        catch
+            throw:Result -> init_result(E, Sid, Mod, Result);
+            Class:Reason:Stack ->
+                throng_nif:session_raise(E, Sid, init, exit_reason(Class, Reason, Stack))
+        end,
+    Pid ! {Tag, Outcome},
+    ok;
+run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
+    Report =
+        case has_terminate(Mod) of
+            false ->
+                throng_nif:session_terminated(E, Sid);
+            true ->
+                try Mod:terminate(Reason, State, Data) of
+                    _ -> throng_nif:session_terminated(E, Sid)
+                catch
+                    throw:_ -> throng_nif:session_terminated(E, Sid);
+                    Class:R:Stack ->
+                        throng_nif:session_raise(E, Sid, terminate, exit_reason(Class, R, Stack))
+                end
+        end,
+    log_terminate(E, Sid, Report).
+
+state_callback(Mod, handle_event_function, Type, Content, State, Data) ->
+    Mod:handle_event(Type, Content, State, Data);
+state_callback(Mod, state_functions, Type, Content, State, Data) ->
+    Mod:State(Type, Content, Data).
+
+init_result(E, Sid, Mod, Result) ->
+    throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])).
+
+resume(E, Sid, Result) ->
+    _ = throng_nif:session_resume(E, Sid, Result, modes(targets(Result))),
+    ok.
+
+raise(E, Sid, Kind, Class, Reason, Stack) ->
+    _ = throng_nif:session_raise(E, Sid, Kind, exit_reason(Class, Reason, Stack)),
+    ok.
+
+%% gen_statem's exit reasons: class error gives {Reason, Stack}.
+exit_reason(error, Reason, Stack) -> {Reason, Stack};
+exit_reason(_, Reason, _) -> Reason.
+
+has_terminate(Mod) ->
+    _ = code:ensure_loaded(Mod),
+    erlang:function_exported(Mod, terminate, 3).
+
+%% The callback modes of the modules a result names: the engine reads the
+%% new head's callback_mode() at once when it applies a module change.
+modes([]) ->
+    [];
+modes(Mods) ->
+    [{M, callback_mode(M)} || M <- lists:usort(Mods)].
+
+callback_mode(Mod) ->
+    try Mod:callback_mode() of
+        Mode -> Mode
+    catch
+        throw:Mode -> Mode;
+        Class:Reason -> {'EXIT', {Class, Reason}}
+    end.
+
+targets(Result) when is_tuple(Result), tuple_size(Result) >= 2 ->
+    lists:flatmap(fun action_targets/1, tl(tuple_to_list(Result)));
+targets(_) ->
+    [].
+
+action_targets([H | T]) -> action_targets(H) ++ action_targets(T);
+action_targets({change_callback_module, M}) when is_atom(M) -> [M];
+action_targets({push_callback_module, M}) when is_atom(M) -> [M];
+action_targets(_) -> [].
+
+%% gen_statem logs an error report unless the reason is normal, shutdown
+%% or {shutdown, _}; the report has gen_statem's shape, so gen_statem's own
+%% formatter prints it.
+log_terminate(E, Sid, #{reason := Reason} = Report) ->
+    case Reason of
+        normal -> ok;
+        shutdown -> ok;
+        {shutdown, _} -> ok;
+        _ ->
+            #{state := State, data := Data, queue := Q, postponed := P, timeouts := T,
+              modules := Modules, callback_mode := [Mode | Enter]} = Report,
+            ?LOG_ERROR(#{label => {gen_statem, terminate},
+                         name => {throng, E, Sid},
+                         queue => Q,
+                         postponed => P,
+                         modules => Modules,
+                         callback_mode => Mode,
+                         state_enter => Enter =/= [],
+                         state => {State, Data},
+                         timeouts => {length(T), T},
+                         log => [],
+                         reason => {exit, Reason, []},
+                         client_info => undefined},
+                       #{domain => [otp], report_cb => fun gen_statem:format_log/2,
+                         error_logger => #{tag => error}})
+    end;
+log_terminate(_E, _Sid, _) ->
+    ok.
