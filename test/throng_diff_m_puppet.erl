@@ -41,7 +41,7 @@ init({'$throw', R}) ->
     throw(R);
 init({'$raise', Class, R}) ->
     throng_diff:log({init, raise}),
-    erlang:Class(R);
+    raise(Class, R);
 init({State, Data, Actions}) ->
     throng_diff:log({init, State}),
     {ok, State, Data, Actions}.
@@ -81,7 +81,7 @@ from(_) -> undefined.
 run({'$by_state', Cases, Default}, State, From, Data) ->
     run(by_state(Cases, State, Default), State, From, Data);
 run({'$raise', Class, Reason}, _State, _From, _Data) ->
-    erlang:Class(Reason);
+    raise(Class, Reason);
 run({'$throw', Spec}, _State, From, Data) ->
     throw(subst(Spec, From, Data));
 run({'$sleep', Ms, Spec}, State, From, Data) ->
@@ -92,6 +92,10 @@ run({'$self_send', Msg, Spec}, State, From, Data) ->
     run(Spec, State, From, Data);
 run(Result, _State, From, Data) ->
     subst(Result, From, Data).
+
+raise(error, Reason) -> erlang:error(Reason);
+raise(exit, Reason) -> erlang:exit(Reason);
+raise(throw, Reason) -> erlang:throw(Reason).
 
 by_state([{S, Spec} | _], State, _Default) when S =:= State -> Spec;
 by_state([_ | Cases], State, Default) -> by_state(Cases, State, Default);

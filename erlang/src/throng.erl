@@ -21,15 +21,17 @@
 -export([call/2, call/3, cast/2, send/2, reply/1, reply/2]).
 -export([send_request/2, wait_response/2, receive_response/2, check_response/2]).
 -export([stop/1, stop/3, sync/1, suspend/1, resume/1, get_state/1, get_status/1]).
--export([monitor/1, demonitor/1, self/0]).
+-export([monitor/1, demonitor/1, self/0, whereis/1, whereis/2]).
+-export([start_timer/2, cancel_timer/1, monitor_process/1]).
 -export([start_engine/1, stop_engine/1, engine_stats/1, default_engine/0]).
 
--export_type([session/0, engine/0, from/0, start_opt/0, request_id/0]).
+-export_type([session/0, engine/0, from/0, start_opt/0, request_id/0, server_ref/0]).
 
 -opaque engine() :: throng_nif:engine().
 -type session() :: {throng, engine(), non_neg_integer()}.
 -type from() :: {pid(), term()}.
--type start_opt() :: {engine, engine()} | {timeout, timeout()}.
+-type start_opt() :: {engine, engine()} | {name, term()} | {timeout, timeout()}.
+-type server_ref() :: session() | {name, term()} | {name, engine(), term()}.
 -opaque request_id() :: {'$throng_request', reference(), session()}.
 -type start_ret() :: {ok, session()} | ignore | {error, term()}.
 
@@ -58,6 +60,27 @@ start_monitor(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
 
 do_start(Module, Args, Opts, Owner, Monitor) ->
     E = opt_engine(Opts),
+    case lists:keyfind(name, 1, Opts) of
+        false ->
+            do_start(E, Module, Args, Opts, Owner, Monitor);
+        {name, Name} ->
+            case throng_names:reserve(E, Name) of
+                ok ->
+                    case do_start(E, Module, Args, Opts, Owner, Monitor) of
+                        {ok, Started} ->
+                            {throng, E, Sid} = case Started of {S, _} -> S; S -> S end,
+                            throng_names:confirm(E, Name, Sid),
+                            {ok, Started};
+                        Failed ->
+                            throng_names:release(E, Name),
+                            Failed
+                    end;
+                {error, {already_started, Sid}} ->
+                    {error, {already_started, {throng, E, Sid}}}
+            end
+    end.
+
+do_start(E, Module, Args, Opts, Owner, Monitor) ->
     Timeout = proplists:get_value(timeout, Opts, infinity),
     Tag = make_ref(),
     case throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) of
@@ -95,7 +118,7 @@ opt_engine(Opts) ->
 %%% ------------------------------------------------------------------ events
 
 %% @equiv call(S, Request, infinity)
--spec call(session(), term()) -> term().
+-spec call(server_ref(), term()) -> term().
 call(S, Request) ->
     call(S, Request, infinity).
 
@@ -103,8 +126,9 @@ call(S, Request) ->
 %% as `gen_statem:call/3' does: `{Reason, {throng, call, [S, Request,
 %% Timeout]}}' when the session stops first (or does not exist: `noproc';
 %% or its queue is full: `queue_full'), `{timeout, …}' on a time-out.
--spec call(session(), term(), timeout()) -> term().
-call({throng, E, Sid} = S, Request, Timeout) ->
+-spec call(server_ref(), term(), timeout()) -> term().
+call(S, Request, Timeout) ->
+    {throng, E, Sid} = ref(S),
     Tag = make_ref(),
     case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
         ok ->
@@ -125,13 +149,15 @@ call({throng, E, Sid} = S, Request, Timeout) ->
 %% @doc A `cast' event. `ok' also for a session that does not exist, as
 %% `gen_statem:cast/2'; `{error, queue_full}' when the session holds
 %% `max_queue_len' events (nothing is queued then).
--spec cast(session(), term()) -> ok | {error, queue_full}.
-cast({throng, E, Sid}, Msg) ->
+-spec cast(server_ref(), term()) -> ok | {error, queue_full}.
+cast(S, Msg) ->
+    {throng, E, Sid} = ref(S),
     accepted(throng_nif:session_send(E, Sid, cast, Msg)).
 
 %% @doc An `info' event: what `Pid ! Msg' is to a gen_statem.
--spec send(session(), term()) -> ok | {error, queue_full}.
-send({throng, E, Sid}, Msg) ->
+-spec send(server_ref(), term()) -> ok | {error, queue_full}.
+send(S, Msg) ->
+    {throng, E, Sid} = ref(S),
     accepted(throng_nif:session_send(E, Sid, info, Msg)).
 
 accepted({error, queue_full} = Full) -> Full;
@@ -152,8 +178,9 @@ reply(Replies) when is_list(Replies) ->
 
 %% @doc Sends a call and returns at once; the reply is collected with
 %% `wait_response/2', `receive_response/2' or `check_response/2'.
--spec send_request(session(), term()) -> request_id().
-send_request({throng, E, Sid} = S, Request) ->
+-spec send_request(server_ref(), term()) -> request_id().
+send_request(Ref, Request) ->
+    {throng, E, Sid} = S = ref(Ref),
     Tag = make_ref(),
     _ = case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
             ok -> ok;
@@ -193,7 +220,7 @@ check_response(_, {'$throng_request', _, _}) ->
 %%% ------------------------------------------------------------------ sys
 
 %% @equiv stop(S, normal, infinity)
--spec stop(session()) -> ok.
+-spec stop(server_ref()) -> ok.
 stop(S) ->
     stop(S, normal, infinity).
 
@@ -201,8 +228,9 @@ stop(S) ->
 %% `gen_statem:stop/3', a system request): `terminate/3' runs; returns `ok'
 %% when the session exited with `Reason', else exits with the reason it
 %% exited with (`noproc' when there was no such session).
--spec stop(session(), term(), timeout()) -> ok.
-stop({throng, E, Sid}, Reason, Timeout) ->
+-spec stop(server_ref(), term(), timeout()) -> ok.
+stop(S, Reason, Timeout) ->
+    {throng, E, Sid} = ref(S),
     Tag = make_ref(),
     case throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) of
         ok ->
@@ -222,34 +250,35 @@ stop({throng, E, Sid}, Reason, Timeout) ->
 
 %% @doc Returns once every event sent to the session before has been
 %% handled and no zero time-out is pending (as `jhn_fsm:sync/1').
--spec sync(session()) -> ok.
+-spec sync(server_ref()) -> ok.
 sync(S) ->
     sys_call(S, sync, sync).
 
 %% @doc As `sys:suspend/1': the session handles no more events until
 %% `resume/1'; they queue up.
--spec suspend(session()) -> ok.
+-spec suspend(server_ref()) -> ok.
 suspend(S) ->
     sys_call(S, suspend, suspend).
 
 %% @doc As `sys:resume/1'.
--spec resume(session()) -> ok.
+-spec resume(server_ref()) -> ok.
 resume(S) ->
     sys_call(S, resume, resume).
 
 %% @doc As `sys:get_state/1': `{State, Data}'.
--spec get_state(session()) -> {term(), term()}.
+-spec get_state(server_ref()) -> {term(), term()}.
 get_state(S) ->
     sys_call(S, get_state, get_state).
 
 %% @doc The status: `#{state, data, queue_len, postponed_len, timeouts,
 %% modules, callback_mode, suspended}'; `timeouts' lists `{Type, Msg}' as
 %% `sys:get_status/1' does.
--spec get_status(session()) -> #{atom() => term()}.
+-spec get_status(server_ref()) -> #{atom() => term()}.
 get_status(S) ->
     sys_call(S, get_status, get_status).
 
-sys_call({throng, E, Sid} = S, Req, Fun) ->
+sys_call(S, Req, Fun) ->
+    {throng, E, Sid} = ref(S),
     Tag = make_ref(),
     case throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) of
         ok ->
@@ -268,8 +297,9 @@ sys_call({throng, E, Sid} = S, Req, Fun) ->
 
 %% @doc Monitors a session: `{'DOWN', MRef, throng, S, Reason}' when it
 %% stops (at once with `noproc' if it does not exist).
--spec monitor(session()) -> reference().
-monitor({throng, E, Sid} = S) ->
+-spec monitor(server_ref()) -> reference().
+monitor(Ref) ->
+    {throng, E, Sid} = S = ref(Ref),
     MRef = make_ref(),
     case throng_nif:session_monitor(E, Sid, erlang:self(), MRef) of
         ok -> remember(MRef, E, Sid);
@@ -295,6 +325,59 @@ demonitor_flush(E, Sid, Tag) ->
 
 flush_down(Tag) ->
     receive {'DOWN', Tag, throng, _, _} -> ok after 0 -> ok end.
+
+%% A session, from a session or a name. An unknown name resolves to a
+%% session id that never exists (generation 0), so it is `noproc'.
+ref({throng, _, _} = S) -> S;
+ref({name, Name}) -> ref({name, default_engine(), Name});
+ref({name, E, Name}) ->
+    case throng_names:lookup(E, Name) of
+        {ok, Sid} -> {throng, E, Sid};
+        error -> {throng, E, 0}
+    end;
+ref(Other) ->
+    erlang:error(badarg, [Other]).
+
+%% @doc The session registered as `Name' in the default engine (`start'
+%% option `{name, Name}'), or `undefined'.
+-spec whereis(term()) -> session() | undefined.
+whereis(Name) ->
+    whereis(default_engine(), Name).
+
+%% @doc The session registered as `Name' in engine `E', or `undefined'.
+-spec whereis(engine(), term()) -> session() | undefined.
+whereis(E, Name) ->
+    case throng_names:lookup(E, Name) of
+        {ok, Sid} -> {throng, E, Sid};
+        error -> undefined
+    end.
+
+%% @doc Inside a callback: as `erlang:start_timer(Time, self(), Msg)' for
+%% the session: `{timeout, Ref, Msg}' arrives as an `info' event.
+-spec start_timer(non_neg_integer(), term()) -> reference().
+start_timer(Time, Msg) ->
+    {throng, E, _} = S = in_callback(start_timer),
+    {ok, Relay} = throng_engine:lookup(E),
+    erlang:start_timer(Time, Relay, {'$throng_timer', S, Msg}).
+
+%% @doc Cancels a timer of `start_timer/2', as `erlang:cancel_timer/1'.
+-spec cancel_timer(reference()) -> non_neg_integer() | false.
+cancel_timer(Ref) ->
+    erlang:cancel_timer(Ref).
+
+%% @doc Inside a callback: the session monitors `Pid'; when it exits,
+%% `{'DOWN', MRef, process, Pid, Reason}' arrives as an `info' event.
+-spec monitor_process(pid()) -> reference().
+monitor_process(Pid) when is_pid(Pid) ->
+    {throng, E, _} = S = in_callback(monitor_process),
+    {ok, Relay} = throng_engine:lookup(E),
+    gen_server:call(Relay, {monitor_process, S, Pid}).
+
+in_callback(Fun) ->
+    case get(?SELF) of
+        {throng, _, _} = S -> S;
+        undefined -> erlang:error({not_in_a_callback, Fun})
+    end.
 
 %% @doc Inside a callback: the session the callback runs for.
 -spec self() -> session() | undefined.

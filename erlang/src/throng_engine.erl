@@ -14,7 +14,10 @@
                   executors => pos_integer(), name => atom(), default => boolean()}.
 -export_type([opts/0]).
 
--record(st, {engine :: throng_nif:engine(), executors :: tuple()}).
+-record(st, {engine :: throng_nif:engine(),
+             executors :: tuple(),
+             %% Sessions' process monitors (throng:monitor_process/1).
+             monitors = #{} :: #{reference() => throng:session()}}).
 
 %% @doc Starts an engine owner. With `name', the owner is registered
 %% locally under it.
@@ -59,9 +62,13 @@ spawn_executor() ->
     Pid.
 
 %% @private
--spec handle_call(engine, gen_server:from(), #st{}) -> {reply, throng_nif:engine(), #st{}}.
+-spec handle_call(engine | {monitor_process, throng:session(), pid()}, gen_server:from(), #st{}) ->
+          {reply, term(), #st{}}.
 handle_call(engine, _From, #st{engine = E} = St) ->
-    {reply, E, St}.
+    {reply, E, St};
+handle_call({monitor_process, S, Pid}, _From, #st{monitors = Mons} = St) ->
+    MRef = erlang:monitor(process, Pid),
+    {reply, MRef, St#st{monitors = Mons#{MRef => S}}}.
 
 %% @private
 -spec handle_cast(term(), #st{}) -> {noreply, #st{}}.
@@ -80,6 +87,19 @@ handle_info({'EXIT', Pid, Reason}, #st{engine = E, executors = Execs} = St) ->
             Execs1 = setelement(I, Execs, spawn_executor()),
             ok = throng_nif:engine_set_executors(E, tuple_to_list(Execs1)),
             {noreply, St#st{executors = Execs1}}
+    end;
+%% The relay for throng:start_timer/2 and throng:monitor_process/1: what
+%% would reach a gen_statem's mailbox goes to the session as info.
+handle_info({timeout, Ref, {'$throng_timer', S, Msg}}, St) ->
+    _ = throng:send(S, {timeout, Ref, Msg}),
+    {noreply, St};
+handle_info({'DOWN', MRef, process, Pid, Reason}, #st{monitors = Mons} = St) ->
+    case maps:take(MRef, Mons) of
+        {S, Mons1} ->
+            _ = throng:send(S, {'DOWN', MRef, process, Pid, Reason}),
+            {noreply, St#st{monitors = Mons1}};
+        error ->
+            {noreply, St}
     end;
 handle_info(_Info, St) ->
     {noreply, St}.

@@ -81,6 +81,7 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
                         throng_nif:session_raise(E, Sid, terminate, exit_reason(Class, R, Stack))
                 end
         end,
+    throng_names:unregister(E, Sid),
     log_terminate(E, Sid, Report).
 
 state_callback(Mod, handle_event_function, Type, Content, State, Data) ->

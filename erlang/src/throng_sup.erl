@@ -13,6 +13,7 @@ start_link() ->
 %% @private
 -spec init(top | engines) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init(top) ->
+    ok = throng_names:new(),
     Default = maps:merge(application:get_env(throng, default_engine, #{}),
                          #{name => throng_default_engine, default => true}),
     Engines = #{id => throng_engine_sup,
