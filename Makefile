@@ -2,7 +2,7 @@
 #
 #   make setup       install Erlang/OTP, Elixir and rebar3 (Debian) if missing
 #   make test        every gate and test suite, in the order CI runs them
-#   make demo        the demo (for now: the engine-core benchmark)
+#   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
 #   make clean       remove build output
 #
@@ -96,11 +96,17 @@ rebar-consumer-test:
 bench-core:
 	$(CARGO) run --release -p throng_core --bin throng_bench_core
 
-# The demo proper (Erlang and Elixir driving sessions) arrives with the BEAM
-# bridge; until then `make demo` runs the engine-core benchmark.
+# make demo: a million code-lock sessions on the default engine beside
+# 100,000 gen_statem processes (bench/throng_demo.erl). Built with rebar3
+# (which builds the NIF), run on a plain node.
+DEMO_EBIN := _build/demo
+
 demo:
-	@echo "demo: the BEAM-driven demo arrives with the BEAM bridge; running the engine-core benchmark (make bench-core)"
-	@$(MAKE) --no-print-directory bench-core
+	$(REBAR3) compile
+	mkdir -p $(DEMO_EBIN)
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_demo.erl
+	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval 'throng_demo:main()'
 
 clean:
 	$(CARGO) clean
