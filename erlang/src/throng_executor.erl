@@ -44,16 +44,16 @@ loop() ->
 
 run(E, Sid, {event, Mod, Mode, Type, Content, State, Data}) ->
     try state_callback(Mod, Mode, Type, Content, State, Data) of
-        Result -> resume(E, Sid, Result)
+        Result -> resume(E, Sid, Result, State, Data)
     catch
-        throw:Result -> resume(E, Sid, Result);
+        throw:Result -> resume(E, Sid, Result, State, Data);
         Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
     end;
 run(E, Sid, {enter, Mod, Mode, Old, State, Data}) ->
     try state_callback(Mod, Mode, enter, Old, State, Data) of
-        Result -> resume(E, Sid, Result)
+        Result -> resume(E, Sid, Result, State, Data)
     catch
-        throw:Result -> resume(E, Sid, Result);
+        throw:Result -> resume(E, Sid, Result, State, Data);
         Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
     end;
 run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
@@ -92,9 +92,21 @@ state_callback(Mod, state_functions, Type, Content, State, Data) ->
 init_result(E, Sid, Mod, Result) ->
     throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])).
 
-resume(E, Sid, Result) ->
-    _ = throng_nif:session_resume(E, Sid, Result, modes(targets(Result))),
+resume(E, Sid, Result, State, Data) ->
+    _ = throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))),
     ok.
+
+%% A result that keeps the state (`next_state' to the state the callback
+%% was called in is keep_state, by gen_statem's rules) or the data is handed
+%% over in the form that says so, so the engine does not encode again what
+%% it already holds. Matching a bound variable is `=:=', gen_statem's test.
+same({next_state, S, D}, S, D) -> keep_state_and_data;
+same({next_state, S, D, A}, S, D) -> {keep_state_and_data, A};
+same({next_state, S, D}, S, _) -> {keep_state, D};
+same({next_state, S, D, A}, S, _) -> {keep_state, D, A};
+same({keep_state, D}, _, D) -> keep_state_and_data;
+same({keep_state, D, A}, _, D) -> {keep_state_and_data, A};
+same(Result, _, _) -> Result.
 
 raise(E, Sid, Kind, Class, Reason, Stack) ->
     _ = throng_nif:session_raise(E, Sid, Kind, exit_reason(Class, Reason, Stack)),

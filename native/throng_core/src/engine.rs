@@ -24,7 +24,7 @@
 //!   time-outs and inserts `next_event`s.
 
 use derive_where::derive_where;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -137,6 +137,10 @@ struct Shard<M: Machine> {
     free: u32,
     wheel: Wheel<TimerRec<M>>,
     runnable: VecDeque<u32>,
+    /// Transitions waiting for a callback that runs elsewhere, by slot: kept
+    /// here rather than in the session, so an idle session handling one
+    /// event at a time never allocates.
+    pending: HashMap<u32, Transition<M>>,
     /// The parameters of the last session started here: sessions of the
     /// same module share one allocation.
     params_cache: Option<Arc<Params<M>>>,
@@ -185,6 +189,7 @@ impl<M: Machine> Engine<M> {
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
                     runnable: VecDeque::new(),
+                    pending: HashMap::new(),
                     params_cache: None,
                 }))
             })
@@ -303,15 +308,12 @@ impl<M: Machine> Engine<M> {
         out: &mut dyn Output<M>,
     ) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
-        let tr = match sh.live_mut(local).and_then(|s| s.extras.as_mut()) {
-            Some(ex) if matches!(ex.phase, Phase::Callback(_)) => match std::mem::replace(&mut ex.phase, Phase::Idle) {
-                Phase::Callback(tr) => tr,
-                _ => unreachable!(),
-            },
-            _ => return Err(Error::NotWaiting),
-        };
+        if !sh.live_mut(local).is_some_and(|s| s.flags & (F_BUSY | F_STOPPING) == F_BUSY) {
+            return Err(Error::NotWaiting);
+        }
+        let Some(tr) = sh.pending.remove(&local) else { return Err(Error::NotWaiting) };
         sh.live_mut(local).expect("live").flags &= !F_BUSY;
-        if let Flow::Done = sh.apply_result(&self.ctx, local, *tr, result, out) {
+        if let Flow::Done = sh.apply_result(&self.ctx, local, tr, result, out) {
             sh.run(&self.ctx, local, out);
         }
         sh.finish_call(out);
@@ -922,7 +924,7 @@ impl<M: Machine> Shard<M> {
             Step::Pending => {
                 let s = self.sess(local);
                 s.flags |= F_BUSY;
-                s.extras.get_or_insert_with(Default::default).phase = Phase::Callback(Box::new(tr));
+                self.pending.insert(local, tr);
                 Flow::Pending
             }
         }

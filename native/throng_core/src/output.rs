@@ -41,6 +41,11 @@ pub trait Output<M: Machine + ?Sized> {
     /// work item, a Rust machine's message to a pid). Default: dropped.
     fn emit(&mut self, _session: SessionId, _item: M::Emit) {}
 
+    /// A state callback to run elsewhere, handed over borrowed (a BEAM
+    /// machine's executor gets the event, state and data without the engine
+    /// copying them first). Default: nothing.
+    fn dispatch(&mut self, _session: SessionId, _call: &crate::Invocation<'_, M>) {}
+
     /// A timer, a message or a resumed callback left work that did not fit
     /// in the current run's budget: someone should call
     /// [`crate::Engine::run_pending`]. Default: nothing (callers poll

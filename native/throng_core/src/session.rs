@@ -163,8 +163,6 @@ pub(crate) enum Phase<M: Machine> {
     Idle,
     /// `init/1` runs elsewhere (the session is in [`Slot::Init`]).
     Init,
-    /// A state callback (event or enter) runs elsewhere.
-    Callback(Box<Transition<M>>),
     /// `terminate/3` runs elsewhere.
     Terminate(Box<Stopping<M>>),
 }

@@ -7,8 +7,8 @@ use std::fmt;
 use std::sync::RwLock;
 
 use rustler::{Atom, LocalPid};
-use throng_core::{CallbackFunction, TerminateResult};
-use throng_core::{CallbackMode, CallbackResult, Cx, Event, ExitReason, InitResult, Invocation, Machine, Step};
+use throng_core::TerminateResult;
+use throng_core::{CallbackMode, CallbackResult, Cx, ExitReason, InitResult, Invocation, Machine, Step};
 
 use crate::etf::Etf;
 
@@ -40,10 +40,6 @@ pub struct InitArgs {
 pub enum Work {
     /// `Module:init(Args)`.
     Init { module: Atom, args: Etf, from: BeamFrom },
-    /// A state callback for an event.
-    Event { module: Atom, mode: CallbackFunction, event: Event<Beam>, state: Etf, data: Etf },
-    /// A state enter call.
-    Enter { module: Atom, mode: CallbackFunction, old: Etf, state: Etf, data: Etf },
     /// `Module:terminate(Reason, State, Data)`.
     Terminate { module: Atom, reason: ExitReason<Beam>, state: Etf, data: Etf },
 }
@@ -91,23 +87,7 @@ impl Machine for Beam {
     }
 
     fn handle_event(&self, cx: &mut Cx<'_, Self>, call: Invocation<'_, Self>) -> Step<CallbackResult<Self>> {
-        let work = match call {
-            Invocation::Event { module, mode, event, state, data } => Work::Event {
-                module: *module,
-                mode: mode.function,
-                event: event.clone(),
-                state: state.clone(),
-                data: data.clone(),
-            },
-            Invocation::Enter { module, mode, old_state, state, data } => Work::Enter {
-                module: *module,
-                mode: mode.function,
-                old: old_state.clone(),
-                state: state.clone(),
-                data: data.clone(),
-            },
-        };
-        cx.out.emit(cx.session, work);
+        cx.out.dispatch(cx.session, &call);
         Step::Pending
     }
 

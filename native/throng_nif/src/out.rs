@@ -9,8 +9,8 @@ use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Encoder, Env, LocalPid, ResourceArc, Term};
 use throng_core::{
-    Action, CallbackFunction, CallbackResult, Event, EventType, ExitReason, MonitorRef, Output, ReplyAction, SessionId,
-    Status, SystemReply, TerminateReport, TimeoutTime, TimeoutType,
+    Action, CallbackFunction, CallbackResult, Event, EventType, ExitReason, Invocation, MonitorRef, Output,
+    ReplyAction, SessionId, Status, SystemReply, TerminateReport, TimeoutTime, TimeoutType,
 };
 
 use crate::atoms;
@@ -257,29 +257,6 @@ fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
         Work::Init { module, args, from } => {
             make_tuple(env, &[a(atoms::init()), module.encode(env), args.decode(env), from_term(env, from)])
         }
-        Work::Event { module, mode, event, state, data } => make_tuple(
-            env,
-            &[
-                a(atoms::event()),
-                module.encode(env),
-                mode_term(env, *mode),
-                event_type_term(env, &event.kind),
-                event.content.decode(env),
-                state.decode(env),
-                data.decode(env),
-            ],
-        ),
-        Work::Enter { module, mode, old, state, data } => make_tuple(
-            env,
-            &[
-                a(atoms::enter()),
-                module.encode(env),
-                mode_term(env, *mode),
-                old.decode(env),
-                state.decode(env),
-                data.decode(env),
-            ],
-        ),
         Work::Terminate { module, reason, state, data } => make_tuple(
             env,
             &[
@@ -335,6 +312,38 @@ impl Output<Beam> for Out<'_, '_> {
         if let Target::Env(env) = self.target {
             self.report = Some(report_term(env, report, self.raw_result));
         }
+    }
+
+    fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
+        let Some(pid) = self.engine.executor_for(session) else { return };
+        self.send(&pid, |env, _, engine| {
+            let work = match call {
+                Invocation::Event { module, mode, event, state, data } => make_tuple(
+                    env,
+                    &[
+                        atoms::event().encode(env),
+                        module.encode(env),
+                        mode_term(env, mode.function),
+                        event_type_term(env, &event.kind),
+                        event.content.decode(env),
+                        state.decode(env),
+                        data.decode(env),
+                    ],
+                ),
+                Invocation::Enter { module, mode, old_state, state, data } => make_tuple(
+                    env,
+                    &[
+                        atoms::enter().encode(env),
+                        module.encode(env),
+                        mode_term(env, mode.function),
+                        old_state.decode(env),
+                        state.decode(env),
+                        data.decode(env),
+                    ],
+                ),
+            };
+            make_tuple(env, &[atoms::throng_work().encode(env), engine.encode(env), session.to_u64().encode(env), work])
+        });
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
