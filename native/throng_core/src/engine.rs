@@ -308,7 +308,7 @@ impl<M: Machine> Engine<M> {
         out: &mut dyn Output<M>,
     ) -> Result<(), Error> {
         let (mut sh, local) = self.locate(id)?;
-        if !sh.live_mut(local).is_some_and(|s| s.flags & (F_BUSY | F_STOPPING) == F_BUSY) {
+        if sh.live_mut(local).is_none_or(|s| s.flags & (F_BUSY | F_STOPPING) != F_BUSY) {
             return Err(Error::NotWaiting);
         }
         let Some(tr) = sh.pending.remove(&local) else { return Err(Error::NotWaiting) };
