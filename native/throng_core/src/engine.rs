@@ -1048,6 +1048,7 @@ impl<M: Machine> Shard<M> {
                     None
                 }
                 a @ (Action::NextEvent(_)
+                | Action::InvalidNextEvent(_)
                 | Action::ChangeCallbackModule(_)
                 | Action::PushCallbackModule(_)
                 | Action::PopCallbackModule)
@@ -1069,7 +1070,9 @@ impl<M: Machine> Shard<M> {
                 a @ (Action::ChangeCallbackModule(_) | Action::PushCallbackModule(_) | Action::PopCallbackModule) => {
                     self.change_module(ctx, local, a)
                 }
-                Action::Invalid(t) => Some(ExitReason::BadActionFromStateFunction(boxed(Action::Invalid(t)))),
+                a @ (Action::Invalid(_) | Action::InvalidNextEvent(_)) => {
+                    Some(ExitReason::BadActionFromStateFunction(boxed(a)))
+                }
             };
             if let Some(reason) = bad {
                 return self.stop_in_transition(ctx, local, tr, reason, StopWith::Current, out);

@@ -325,6 +325,11 @@ pub enum Action<M: Machine + ?Sized> {
     PopCallbackModule,
     /// An action the glue could not read: `bad_action_from_state_function`.
     Invalid(M::Term),
+    /// A `{next_event, Type, Content}` whose type is not an event type: as
+    /// any `next_event`, in an enter call it is
+    /// `bad_state_enter_action_from_state_function`, elsewhere
+    /// `bad_action_from_state_function` (the term is the whole action).
+    InvalidNextEvent(M::Term),
 }
 
 impl<M: Machine + ?Sized> Action<M> {

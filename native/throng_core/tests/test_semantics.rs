@@ -677,6 +677,25 @@ fn next_event_in_an_enter_call_is_bad_state_enter_action() {
 }
 
 #[test]
+fn next_event_with_a_bad_type_is_a_next_event_error() {
+    // §1.5 (OTP `loop_actions_next_event_bad`): `{next_event,BadType,C}` is
+    // `bad_action_from_state_function` from an event callback but, as every
+    // `next_event`, `bad_state_enter_action_from_state_function` from an
+    // enter call.
+    let bad = t!("next_event", "nonsense", "x");
+    let (reason, _) = both_modes(|d| enter_call_actions(d, vec![Action::InvalidNextEvent(bad.clone())]));
+    assert_eq!(reason, t!("bad_state_enter_action_from_state_function", bad.clone()));
+    both_modes(|d| {
+        let b = bad.clone();
+        let (mut h, id) = setup(d, HEF, "a", 0, vec![], move |_| keep(vec![Action::InvalidNextEvent(b.clone())]));
+        h.cast(id, atom("x"));
+        let reason = h.out.reports.first().map(|r| r.reason.clone());
+        assert_eq!(reason, Some(t!("bad_action_from_state_function", bad.clone())));
+        h.all()
+    });
+}
+
+#[test]
 fn module_changes_in_an_enter_call_are_bad_state_enter_actions() {
     // §1.5, §1.14: change/push/pop_callback_module in an enter call give
     // `{bad_state_enter_action_from_state_function, Action}`.

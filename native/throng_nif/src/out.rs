@@ -150,7 +150,7 @@ fn action_term<'e>(env: Env<'e>, a: &Action<Beam>) -> Term<'e> {
         Action::ChangeCallbackModule(m) => tag2(env, atoms::change_callback_module().encode(env), m.encode(env)),
         Action::PushCallbackModule(m) => tag2(env, atoms::push_callback_module().encode(env), m.encode(env)),
         Action::PopCallbackModule => atoms::pop_callback_module().encode(env),
-        Action::Invalid(t) => t.decode(env),
+        Action::Invalid(t) | Action::InvalidNextEvent(t) => t.decode(env),
     }
 }
 

@@ -280,7 +280,7 @@ fn action(t: Term<'_>) -> A {
         },
         (Some(h), 3) if h == atoms::next_event() => match event_type(items[1]) {
             Some(kind) => Action::NextEvent(Event::new(kind, Etf::encode(items[2]))),
-            None => bad(),
+            None => Action::InvalidNextEvent(Etf::encode(t)),
         },
         _ => timeout_action(t, &items).unwrap_or_else(bad),
     }

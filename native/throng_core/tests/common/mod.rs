@@ -168,7 +168,7 @@ pub fn action_term(a: &A) -> Term {
         Action::ChangeCallbackModule(m) => t!("change_callback_module", *m),
         Action::PushCallbackModule(m) => t!("push_callback_module", *m),
         Action::PopCallbackModule => atom("pop_callback_module"),
-        Action::Invalid(t) => t.clone(),
+        Action::Invalid(t) | Action::InvalidNextEvent(t) => t.clone(),
     }
 }
 
