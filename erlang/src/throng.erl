@@ -62,32 +62,37 @@ do_start(Module, Args, Opts, Owner, Monitor) ->
     E = opt_engine(Opts),
     case lists:keyfind(name, 1, Opts) of
         false ->
-            do_start(E, Module, Args, Opts, Owner, Monitor);
+            do_start(E, Module, Args, Opts, Owner, Monitor, none);
         {name, Name} ->
             case throng_names:reserve(E, Name) of
                 ok ->
-                    case do_start(E, Module, Args, Opts, Owner, Monitor) of
-                        {ok, Started} ->
-                            {throng, E, Sid} = case Started of {S, _} -> S; S -> S end,
-                            throng_names:confirm(E, Name, Sid),
-                            {ok, Started};
-                        Failed ->
-                            throng_names:release(E, Name),
-                            Failed
+                    case do_start(E, Module, Args, Opts, Owner, Monitor, {name, Name}) of
+                        {ok, _} = Ok -> Ok;
+                        Failed -> throng_names:release(E, Name), Failed
                     end;
                 {error, {already_started, Sid}} ->
                     {error, {already_started, {throng, E, Sid}}}
             end
     end.
 
-do_start(E, Module, Args, Opts, Owner, Monitor) ->
-    Timeout = proplists:get_value(timeout, Opts, infinity),
+do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
+    Timeout = case proplists:get_value(timeout, Opts, infinity) of
+                  T when T =:= infinity; is_integer(T), T >= 0 -> T;
+                  Bad -> erlang:error(badarg, [{timeout, Bad}])
+              end,
     Tag = make_ref(),
-    case throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) of
+    case retry(fun() -> throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
         {ok, Sid} ->
+            %% The name belongs to the session before init/1 runs, so a
+            %% session that stops at once frees it (gen_statem registers
+            %% before init/1 too).
+            _ = case Name of
+                    {name, N} -> throng_names:confirm(E, N, Sid);
+                    none -> ok
+                end,
             %% Monitored from before init/1 runs: a start_monitor caller sees
             %% every exit, and a starter never waits for a session that died.
-            ok = throng_nif:session_monitor(E, Sid, erlang:self(), Tag),
+            ok = retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), Tag) end),
             receive
                 {Tag, {ok, S} = Ok} ->
                     case Monitor of
@@ -100,7 +105,7 @@ do_start(E, Module, Args, Opts, Owner, Monitor) ->
             after Timeout ->
                 %% As gen_statem: a start that times out is {error, timeout}
                 %% and the session is stopped.
-                _ = throng_nif:session_system(E, Sid, {stop, kill}, erlang:self(), Tag),
+                _ = retry(fun() -> throng_nif:session_system(E, Sid, {stop, kill}, erlang:self(), Tag) end),
                 demonitor_flush(E, Sid, Tag),
                 receive {Tag, _} -> ok after 0 -> ok end,
                 {error, timeout}
@@ -126,25 +131,35 @@ call(S, Request) ->
 %% as `gen_statem:call/3' does: `{Reason, {throng, call, [S, Request,
 %% Timeout]}}' when the session stops first (or does not exist: `noproc';
 %% or its queue is full: `queue_full'), `{timeout, …}' on a time-out.
--spec call(server_ref(), term(), timeout()) -> term().
-call(S, Request, Timeout) ->
-    {throng, E, Sid} = ref(S),
+-spec call(server_ref(), term(), timeout() | {dirty_timeout | clean_timeout, timeout()}) -> term().
+call(S, Request, Timeout0) ->
+    {throng, E, Sid} = Session = ref(S),
+    Timeout = call_timeout(Timeout0),
+    get(?SELF) =:= Session andalso exit({calling_self, {throng, call, [S, Request, Timeout0]}}),
     Tag = make_ref(),
-    case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
+    case retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
         ok ->
             receive
                 {Tag, Reply} ->
                     demonitor_flush(E, Sid, Tag),
                     Reply;
                 {'DOWN', Tag, throng, _, Reason} ->
-                    exit({Reason, {throng, call, [S, Request, Timeout]}})
+                    exit({Reason, {throng, call, [S, Request, Timeout0]}})
             after Timeout ->
                 demonitor_flush(E, Sid, Tag),
-                exit({timeout, {throng, call, [S, Request, Timeout]}})
+                exit({timeout, {throng, call, [S, Request, Timeout0]}})
             end;
         {error, Reason} ->
-            exit({Reason, {throng, call, [S, Request, Timeout]}})
+            exit({Reason, {throng, call, [S, Request, Timeout0]}})
     end.
+
+%% gen_statem's call time-outs: an integer, infinity, {dirty_timeout, T} or
+%% {clean_timeout, T} (both the same for a session: there is no proxy).
+call_timeout(infinity) -> infinity;
+call_timeout(T) when is_integer(T), T >= 0 -> T;
+call_timeout({dirty_timeout, T}) -> call_timeout(T);
+call_timeout({clean_timeout, T}) -> call_timeout(T);
+call_timeout(T) -> erlang:error(badarg, [T]).
 
 %% @doc A `cast' event. `ok' also for a session that does not exist, as
 %% `gen_statem:cast/2'; `{error, queue_full}' when the session holds
@@ -152,13 +167,13 @@ call(S, Request, Timeout) ->
 -spec cast(server_ref(), term()) -> ok | {error, queue_full}.
 cast(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(throng_nif:session_send(E, Sid, cast, Msg)).
+    accepted(retry(fun() -> throng_nif:session_send(E, Sid, cast, Msg) end)).
 
 %% @doc An `info' event: what `Pid ! Msg' is to a gen_statem.
 -spec send(server_ref(), term()) -> ok | {error, queue_full}.
 send(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(throng_nif:session_send(E, Sid, info, Msg)).
+    accepted(retry(fun() -> throng_nif:session_send(E, Sid, info, Msg) end)).
 
 accepted({error, queue_full} = Full) -> Full;
 accepted(_) -> ok.
@@ -182,7 +197,7 @@ reply(Replies) when is_list(Replies) ->
 send_request(Ref, Request) ->
     {throng, E, Sid} = S = ref(Ref),
     Tag = make_ref(),
-    _ = case throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) of
+    _ = case retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
             ok -> ok;
             {error, Reason} -> erlang:self() ! {'DOWN', Tag, throng, S, Reason}
         end,
@@ -232,7 +247,7 @@ stop(S) ->
 stop(S, Reason, Timeout) ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) of
+    case retry(fun() -> throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of
         ok ->
             receive
                 {'DOWN', Tag, throng, _, Reason} ->
@@ -280,7 +295,7 @@ get_status(S) ->
 sys_call(S, Req, Fun) ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) of
+    case retry(fun() -> throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) end) of
         ok ->
             receive
                 {Tag, Reply} ->
@@ -301,7 +316,7 @@ sys_call(S, Req, Fun) ->
 monitor(Ref) ->
     {throng, E, Sid} = S = ref(Ref),
     MRef = make_ref(),
-    case throng_nif:session_monitor(E, Sid, erlang:self(), MRef) of
+    case retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), MRef) end) of
         ok -> remember(MRef, E, Sid);
         {error, Reason} -> erlang:self() ! {'DOWN', MRef, throng, S, Reason}, MRef
     end.
@@ -415,4 +430,15 @@ default_engine() ->
     case persistent_term:get({throng, default_engine}, undefined) of
         undefined -> erlang:error({throng_not_started, "application:ensure_all_started(throng)"});
         E -> E
+    end.
+
+%% A NIF call that found the session's shard busy did nothing and says
+%% {error, busy} (a scheduler never waits for a shard): try again.
+retry(F) ->
+    case F() of
+        {error, busy} ->
+            erlang:yield(),
+            retry(F);
+        Result ->
+            Result
     end.

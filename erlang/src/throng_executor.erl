@@ -18,6 +18,7 @@
 -include_lib("kernel/include/logger.hrl").
 
 -define(SELF, '$throng_self').
+-define(RAISED, '$throng_raised').
 
 %% @doc Starts an executor linked to the caller (the engine's owner).
 -spec start_link() -> {ok, pid()}.
@@ -63,7 +64,12 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
         catch
             throw:Result -> init_result(E, Sid, Mod, Result);
             Class:Reason:Stack ->
-                throng_nif:session_raise(E, Sid, init, exit_reason(Class, Reason, Stack))
+                %% As gen_statem's init_it/6: the starter gets {error, Reason},
+                %% the session exits with the exception's exit reason, and an
+                %% error report is logged.
+                _ = retry(fun() -> throng_nif:session_raise(E, Sid, init, exit_reason(Class, Reason, Stack)) end),
+                log_init_failure(E, Sid, Mod, {Class, Reason, Stack}),
+                {error, Reason}
         end,
     Pid ! {Tag, Outcome},
     ok;
@@ -71,18 +77,24 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
     Report =
         case has_terminate(Mod) of
             false ->
-                throng_nif:session_terminated(E, Sid);
+                terminated(E, Sid);
             true ->
                 try Mod:terminate(Reason, State, Data) of
-                    _ -> throng_nif:session_terminated(E, Sid)
+                    _ -> terminated(E, Sid)
                 catch
-                    throw:_ -> throng_nif:session_terminated(E, Sid);
+                    throw:_ -> terminated(E, Sid);
                     Class:R:Stack ->
-                        throng_nif:session_raise(E, Sid, terminate, exit_reason(Class, R, Stack))
+                        throng_names:unregister(E, Sid),
+                        retry(fun() -> throng_nif:session_raise(E, Sid, terminate, exit_reason(Class, R, Stack)) end)
                 end
         end,
-    throng_names:unregister(E, Sid),
     log_terminate(E, Sid, Report).
+
+%% The name goes before the session's monitors hear of its end, so a
+%% name is free when stop/1 returns (as a process's registered name).
+terminated(E, Sid) ->
+    throng_names:unregister(E, Sid),
+    retry(fun() -> throng_nif:session_terminated(E, Sid) end).
 
 state_callback(Mod, handle_event_function, Type, Content, State, Data) ->
     Mod:handle_event(Type, Content, State, Data);
@@ -90,10 +102,26 @@ state_callback(Mod, state_functions, Type, Content, State, Data) ->
     Mod:State(Type, Content, Data).
 
 init_result(E, Sid, Mod, Result) ->
-    throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])).
+    case retry(fun() -> throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])) end) of
+        {error, {bad_return_from_init, _} = Bad} = Failed ->
+            log_init_failure(E, Sid, Mod, {error, Bad, []}),
+            Failed;
+        Outcome ->
+            Outcome
+    end.
+
+%% gen_statem logs init/1's exceptions and bad returns (not {stop, R}).
+log_init_failure(E, Sid, Mod, {_, Reason, _} = Raised) ->
+    put({?RAISED, Sid}, Raised),
+    log_terminate(E, Sid, #{reason => exit_reason(Raised), state => undefined, data => undefined,
+                            queue => [], postponed => [], timeouts => [], modules => [Mod],
+                            callback_mode => [undefined]}),
+    Reason.
+
+exit_reason({Class, Reason, Stack}) -> exit_reason(Class, Reason, Stack).
 
 resume(E, Sid, Result, State, Data) ->
-    _ = throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))),
+    _ = retry(fun() -> throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))) end),
     ok.
 
 %% A result that keeps the state (`next_state' to the state the callback
@@ -109,7 +137,10 @@ same({keep_state, D, A}, _, D) -> {keep_state_and_data, A};
 same(Result, _, _) -> Result.
 
 raise(E, Sid, Kind, Class, Reason, Stack) ->
-    _ = throng_nif:session_raise(E, Sid, Kind, exit_reason(Class, Reason, Stack)),
+    %% Remembered for the error report, which terminate's work item (sent
+    %% to this same executor) logs with the exception's class and stack.
+    put({?RAISED, Sid}, {Class, Reason, Stack}),
+    _ = retry(fun() -> throng_nif:session_raise(E, Sid, Kind, exit_reason(Class, Reason, Stack)) end),
     ok.
 
 %% gen_statem's exit reasons: class error gives {Reason, Stack}.
@@ -166,10 +197,46 @@ log_terminate(E, Sid, #{reason := Reason} = Report) ->
                          state => {State, Data},
                          timeouts => {length(T), T},
                          log => [],
-                         reason => {exit, Reason, []},
+                         reason => report_reason(Sid, Reason),
                          client_info => undefined},
                        #{domain => [otp], report_cb => fun gen_statem:format_log/2,
                          error_logger => #{tag => error}})
     end;
 log_terminate(_E, _Sid, _) ->
     ok.
+
+%% gen_statem's report gives `{Class, Reason, Stack}': an exception as it
+%% was raised; its own errors (bad returns and actions) as class error;
+%% stop reasons as class exit.
+report_reason(Sid, Reason) ->
+    case erase({?RAISED, Sid}) of
+        {Class, R, Stack} = Raised ->
+            case exit_reason(Class, R, Stack) of
+                Reason -> Raised;
+                _ -> report_reason(Sid, Reason)
+            end;
+        undefined when is_tuple(Reason), tuple_size(Reason) =:= 2 ->
+            case element(1, Reason) of
+                bad_return_from_init -> {error, Reason, []};
+                bad_return_from_callback_mode -> {error, Reason, []};
+                bad_return_from_state_function -> {error, Reason, []};
+                bad_state_enter_return_from_state_function -> {error, Reason, []};
+                bad_action_from_state_function -> {error, Reason, []};
+                bad_state_enter_action_from_state_function -> {error, Reason, []};
+                bad_reply_action_from_state_function -> {error, Reason, []};
+                _ -> {exit, Reason, []}
+            end;
+        undefined ->
+            {exit, Reason, []}
+    end.
+
+%% A NIF call that found the session's shard busy did nothing and says
+%% {error, busy} (a scheduler never waits for a shard): try again.
+retry(F) ->
+    case F() of
+        {error, busy} ->
+            erlang:yield(),
+            retry(F);
+        Result ->
+            Result
+    end.

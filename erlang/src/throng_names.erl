@@ -42,7 +42,10 @@ confirm(E, Name, Sid) ->
 %% @doc Gives up a reservation (the start failed).
 -spec release(term(), term()) -> ok.
 release(E, Name) ->
-    true = ets:delete(?TAB, {name, E, Name}),
+    case ets:take(?TAB, {name, E, Name}) of
+        [{_, Sid}] when is_integer(Sid) -> ets:delete(?TAB, {sid, E, Sid});
+        _ -> true
+    end,
     ok.
 
 %% @doc The session registered as `Name'.

@@ -24,10 +24,11 @@
 //!   time-outs and inserts `next_event`s.
 
 use derive_where::derive_where;
+use std::cell::Cell as StdCell;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -124,6 +125,8 @@ struct Ctx<M: Machine> {
     live: AtomicUsize,
     next_shard: AtomicUsize,
     next_mref: AtomicU64,
+    /// `shutdown` was called.
+    closed: AtomicBool,
 }
 
 /// Keeps each shard's lock on cache lines of its own, so threads working
@@ -152,6 +155,27 @@ struct Cell<M: Machine> {
 }
 
 const NO_SLOT: u32 = u32::MAX;
+
+/// Lock attempts, and how many of them spin before yielding, of a call on
+/// a non-blocking thread.
+const LOCK_TRIES: u32 = 256;
+const LOCK_SPINS: u32 = 64;
+
+thread_local! {
+    static NONBLOCKING: StdCell<bool> = const { StdCell::new(false) };
+}
+
+/// Marks the calling thread as one that must never wait for a shard (a
+/// BEAM scheduler): engine calls made on it that find a shard busy for more
+/// than a few microseconds return [`Error::Busy`] (nothing done; try again)
+/// instead of blocking. `tick`, `run_pending`, `stats` and `shutdown` are
+/// for threads that may wait and always lock.
+pub fn set_nonblocking_thread(on: bool) {
+    NONBLOCKING.with(|c| c.set(on));
+}
+
+/// Sessions run per shard lock hold by `tick` and `run_pending`.
+const RUN_CHUNK: usize = 256;
 
 /// How a callback ended its part of the transition.
 enum Flow {
@@ -204,6 +228,7 @@ impl<M: Machine> Engine<M> {
                 live: AtomicUsize::new(0),
                 next_shard: AtomicUsize::new(0),
                 next_mref: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
             },
             shards,
         })
@@ -240,13 +265,31 @@ impl<M: Machine> Engine<M> {
         self.shards[shard].0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Locks a shard for an API call: on a thread marked with
+    /// [`set_nonblocking_thread`] it tries for a few microseconds and then
+    /// gives up with [`Error::Busy`] rather than wait.
+    fn acquire(&self, shard: usize) -> Result<MutexGuard<'_, Shard<M>>, Error> {
+        if !NONBLOCKING.with(StdCell::get) {
+            return Ok(self.lock(shard));
+        }
+        for spin in 0..LOCK_TRIES {
+            match self.shards[shard].0.try_lock() {
+                Ok(g) => return Ok(g),
+                Err(TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(TryLockError::WouldBlock) if spin < LOCK_SPINS => std::hint::spin_loop(),
+                Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+            }
+        }
+        Err(Error::Busy)
+    }
+
     /// Locks the shard of `id` and checks the handle.
     fn locate(&self, id: crate::SessionId) -> Result<(MutexGuard<'_, Shard<M>>, u32), Error> {
         let (shard, local) = self.shard_of(id.slot());
         if shard >= self.shards.len() {
             return Err(Error::NoProc);
         }
-        let guard = self.lock(shard);
+        let guard = self.acquire(shard)?;
         match guard.slots.get(local as usize) {
             Some(cell) if cell.generation == id.generation() && !matches!(cell.slot, Slot::Free { .. }) => {
                 Ok((guard, local))
@@ -257,13 +300,22 @@ impl<M: Machine> Engine<M> {
 
     /// Starts a session: `gen_statem:start/3`. Calls `init/1` of `module`.
     pub fn start(&self, module: M::Module, args: M::Args, out: &mut dyn Output<M>) -> Result<Started<M>, Error> {
+        if self.ctx.closed.load(Ordering::Acquire) {
+            return Err(Error::NoProc);
+        }
         let max = self.ctx.config.max_sessions;
         if self.ctx.live.fetch_add(1, Ordering::AcqRel) >= max {
             self.ctx.live.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::TooManySessions);
         }
         let shard = self.ctx.next_shard.fetch_add(1, Ordering::Relaxed) & (self.shards.len() - 1);
-        let mut sh = self.lock(shard);
+        let mut sh = match self.acquire(shard) {
+            Ok(sh) => sh,
+            Err(e) => {
+                self.ctx.live.fetch_sub(1, Ordering::AcqRel);
+                return Err(e);
+            }
+        };
         let local = sh.alloc(Slot::Init(Box::new(Initializing { module: module.clone(), extras: Extras::default() })));
         let id = sh.id(local, self.ctx.shard_bits);
         let step = sh.call_guarded(&self.ctx, |m, cx| m.init(cx, &module, args), id, out, |r| InitResult::Exception(r));
@@ -461,6 +513,43 @@ impl<M: Machine> Engine<M> {
         found
     }
 
+    /// Ends every session at once with `reason`, without `terminate/3`
+    /// (an engine's brutal shutdown): monitors get DOWN, callers still
+    /// waiting learn of it, and later calls get `noproc`; `start` is
+    /// refused from then on. Returns the number of sessions ended.
+    pub fn shutdown(&self, reason: M::Reason, out: &mut dyn Output<M>) -> usize {
+        self.ctx.closed.store(true, Ordering::Release);
+        let reason = ExitReason::Reason(reason);
+        let mut ended = 0;
+        for i in 0..self.shards.len() {
+            let mut sh = self.lock(i);
+            for local in 0..sh.slots.len() as u32 {
+                let id = sh.id(local, self.ctx.shard_bits);
+                let slot = std::mem::replace(&mut sh.slots[local as usize].slot, Slot::Free { next: NO_SLOT });
+                let extras = match slot {
+                    Slot::Free { next } => {
+                        sh.slots[local as usize].slot = Slot::Free { next };
+                        continue;
+                    }
+                    Slot::Init(init) => init.extras,
+                    Slot::Live(mut s) => {
+                        let mut cur = s.timers;
+                        while cur != NO_TIMER {
+                            cur = sh.wheel.remove(TimerId(cur)).next;
+                        }
+                        s.extras.take().map(|b| *b).unwrap_or_default()
+                    }
+                };
+                let current = sh.pending.remove(&local).and_then(|tr| tr.event);
+                notify_stopped(id, &reason, current, &extras, out);
+                sh.release(&self.ctx, local);
+                ended += 1;
+            }
+            sh.runnable.clear();
+        }
+        ended
+    }
+
     /// Whether the session exists (started, not yet stopped).
     pub fn is_alive(&self, id: crate::SessionId) -> bool {
         self.locate(id).is_ok()
@@ -478,13 +567,16 @@ impl<M: Machine> Engine<M> {
         fired
     }
 
-    /// Continues sessions whose work did not fit in an earlier run's budget.
-    /// Returns whether work is left.
+    /// Continues sessions whose work did not fit in an earlier run's budget
+    /// (or that a `tick` left): up to a chunk of sessions per shard, so it
+    /// holds each shard briefly. Returns whether work is left (call again).
     pub fn run_pending(&self, out: &mut dyn Output<M>) -> bool {
         let mut left = false;
         for i in 0..self.shards.len() {
             let mut sh = self.lock(i);
-            let n = sh.runnable.len();
+            // At most RUN_CHUNK sessions per lock hold: threads waiting for
+            // this shard (NIF calls on schedulers) wait for a chunk at most.
+            let n = sh.runnable.len().min(RUN_CHUNK);
             for _ in 0..n {
                 let Some(local) = sh.runnable.pop_front() else { break };
                 if let Some(s) = sh.live_mut(local) {
@@ -1265,9 +1357,15 @@ impl<M: Machine> Shard<M> {
             // A fired timer's session is alive: stopping frees its timers.
             self.ex(local).mailbox.push_back(Incoming::Fired(tid));
         }
-        for (local, _) in fired {
+        // The first RUN_CHUNK sessions run now; the rest wait for
+        // run_pending, so one tick holds the shard for a bounded time.
+        for (k, (local, _)) in fired.into_iter().enumerate() {
             if self.live_mut(local).is_some_and(|s| s.flags & F_RUNNABLE == 0) {
-                self.run(ctx, local, out);
+                if k < RUN_CHUNK {
+                    self.run(ctx, local, out);
+                } else {
+                    self.mark_runnable(local);
+                }
             }
         }
         if !self.runnable.is_empty() {

@@ -21,11 +21,14 @@ pub enum Error {
     NotWaiting,
     /// A bad argument (for example an engine configuration out of range).
     Badarg,
+    /// The session's shard was busy and the calling thread must not wait
+    /// (see [`crate::set_nonblocking_thread`]): nothing was done; try again.
+    Busy,
 }
 
 impl Error {
     /// The atom the glue reports: `noproc`, `too_many_sessions`,
-    /// `queue_full`, `not_waiting`, `badarg`.
+    /// `queue_full`, `not_waiting`, `badarg`, `busy`.
     pub fn as_atom(self) -> &'static str {
         match self {
             Error::NoProc => "noproc",
@@ -33,6 +36,7 @@ impl Error {
             Error::QueueFull => "queue_full",
             Error::NotWaiting => "not_waiting",
             Error::Badarg => "badarg",
+            Error::Busy => "busy",
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct EngineRes {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Sessions started with `start_link`, by owner.
     owners: Mutex<HashMap<LocalPid, (Monitor, Vec<SessionId>)>>,
+    /// The raw results quoted by `bad_state_enter_return_from_state_function`
+    /// of sessions whose `terminate/3` runs, until their DOWN is sent.
+    raw_results: Mutex<HashMap<u64, Etf>>,
 }
 
 #[rustler::resource_impl]
@@ -90,6 +93,15 @@ impl EngineRes {
     pub fn executor_for(&self, session: SessionId) -> Option<LocalPid> {
         let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
         (!ex.is_empty()).then(|| ex[session.slot() as usize % ex.len()])
+    }
+
+    /// Keeps the raw result a stopping session's reason quotes.
+    pub fn keep_raw_result(&self, session: SessionId, raw: Etf) {
+        self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).insert(session.to_u64(), raw);
+    }
+
+    fn take_raw_result(&self, id: u64) -> Option<Etf> {
+        self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
     }
 
     /// Asks the engine thread to run (work left over, a new deadline).
@@ -132,8 +144,11 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
             }
         }
         res.engine.tick(&mut out);
-        // Bounded: one round per wake-up, so a stop request is seen soon.
-        res.engine.run_pending(&mut out);
+        // One chunk per round, so a stop request is seen soon; more rounds
+        // follow at once while work is left.
+        if res.engine.run_pending(&mut out) {
+            res.wake();
+        }
     }
 }
 
@@ -152,6 +167,7 @@ fn error_term<'a>(env: Env<'a>, e: Error) -> Term<'a> {
         Error::QueueFull => atoms::queue_full(),
         Error::NotWaiting => atoms::not_waiting(),
         Error::Badarg => atoms::badarg(),
+        Error::Busy => atoms::busy(),
     };
     (atoms::error(), atom).encode(env)
 }
@@ -203,6 +219,7 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ms: i64) -> NifResult<Term<'
         cond: Condvar::new(),
         thread: Mutex::new(None),
         owners: Mutex::new(HashMap::new()),
+        raw_results: Mutex::new(HashMap::new()),
     });
     let for_thread = res.clone();
     let handle = std::thread::Builder::new()
@@ -220,10 +237,14 @@ fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> 
     atoms::ok()
 }
 
-/// `engine_stop(E)`: the engine thread ends; sessions stay until the
-/// engine's last reference goes.
-#[rustler::nif]
-fn engine_stop(engine: ResourceArc<EngineRes>) -> Atom {
+/// `engine_stop(E)`: every session ends at once with reason `shutdown`
+/// (no `terminate/3`: monitors and waiting callers get DOWN; later calls
+/// `noproc`), and the engine thread ends. Visits every session, so it runs
+/// on a dirty scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
+    let mut out = Out::nif(env, &engine);
+    engine.engine.shutdown(shutdown_etf(), &mut out);
     {
         let mut s = engine.signal.lock().unwrap_or_else(|p| p.into_inner());
         s.stop = true;
@@ -247,6 +268,22 @@ fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<T
     Term::map_from_pairs(env, &pairs)
 }
 
+/// Marks the calling scheduler thread: engine calls made on it never wait
+/// for a busy shard; they return `{error, busy}` and the Erlang side tries
+/// again after `erlang:yield()`.
+fn on_scheduler() {
+    throng_core::set_nonblocking_thread(true);
+}
+
+/// Undoes a step that must not be left half done, waiting if need be (a
+/// shard is held for microseconds, never for long).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    throng_core::set_nonblocking_thread(false);
+    let r = f();
+    throng_core::set_nonblocking_thread(true);
+    r
+}
+
 fn sid(raw: u64) -> SessionId {
     SessionId::from_u64(raw)
 }
@@ -263,6 +300,7 @@ fn session_start<'a>(
     tag: Term<'a>,
     owner: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     let init = InitArgs { args: Etf::encode(init_args), from };
     let mut out = Out::nif(env, &engine);
@@ -316,6 +354,7 @@ fn session_init_result<'a>(
     result: Term<'a>,
     modes: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     record_modes(&engine, modes)?;
     let mut out = Out::nif(env, &engine);
     match engine.engine.resume_init(sid(id), parse::init_result(result), &mut out) {
@@ -333,6 +372,7 @@ fn session_resume<'a>(
     result: Term<'a>,
     modes: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     record_modes(&engine, modes)?;
     let mut out = Out::nif(env, &engine);
     out.raw_result = Some(result);
@@ -351,6 +391,7 @@ fn session_raise<'a>(
     kind: Atom,
     reason: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let mut out = Out::nif(env, &engine);
     let reason = Etf::encode(reason);
     if kind == atoms::init() {
@@ -373,6 +414,8 @@ fn terminated<'a>(
     result: TerminateResult<Beam>,
 ) -> NifResult<Term<'a>> {
     let mut out = Out::nif(env, engine);
+    let raw = engine.take_raw_result(id);
+    out.raw_result = raw.as_ref().map(|r| r.decode(env));
     match engine.engine.resume_terminate(sid(id), result, &mut out) {
         Ok(()) => Ok(out.report.unwrap_or_else(|| atoms::ok().encode(env))),
         Err(e) => Ok(error_term(env, e)),
@@ -383,6 +426,7 @@ fn terminated<'a>(
 /// exported). Returns the report map (reason, state, data, queue, ...).
 #[rustler::nif]
 fn session_terminated<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64) -> NifResult<Term<'a>> {
+    on_scheduler();
     terminated(env, &engine, id, TerminateResult::Ok)
 }
 
@@ -395,6 +439,7 @@ fn session_send<'a>(
     kind: Atom,
     msg: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let kind = if kind == atoms::cast() {
         EventType::Cast
     } else if kind == atoms::info() {
@@ -423,6 +468,7 @@ fn session_call<'a>(
     tag: Term<'a>,
     req: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     if let Err(e) = monitor_for(&engine, sid(id), &from) {
         return Ok(error_term(env, e));
@@ -430,7 +476,7 @@ fn session_call<'a>(
     let mut out = Out::nif(env, &engine);
     let r = engine.engine.call(sid(id), from.clone(), Etf::encode(req), &mut out);
     if r.is_err() {
-        engine.engine.demonitor_matching(sid(id), |w| *w == from);
+        blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from));
     }
     Ok(ok_or_error(env, r))
 }
@@ -447,6 +493,7 @@ fn session_system<'a>(
     pid: LocalPid,
     tag: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     let id = sid(id);
     if let Err(e) = monitor_for(&engine, id, &from) {
@@ -473,7 +520,7 @@ fn session_system<'a>(
         }
     };
     if r.is_err() {
-        engine.engine.demonitor_matching(id, |w| *w == from);
+        blocking(|| engine.engine.demonitor_matching(id, |w| *w == from));
     }
     Ok(ok_or_error(env, r))
 }
@@ -487,21 +534,24 @@ fn session_monitor<'a>(
     pid: LocalPid,
     tag: Term<'a>,
 ) -> NifResult<Term<'a>> {
+    on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     Ok(ok_or_error(env, monitor_for(&engine, sid(id), &from)))
 }
 
 /// `session_demonitor(E, Sid, Pid, Tag)`: `true` if the monitor was there.
+/// (Undoing a monitor must not fail, so this one waits for a busy shard;
+/// a shard is held for microseconds.)
 #[rustler::nif]
 fn session_demonitor<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> bool {
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
-    engine.engine.demonitor_matching(sid(id), |w| *w == from)
+    blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from))
 }
 
 /// `session_alive(E, Sid)`.
 #[rustler::nif]
 fn session_alive(engine: ResourceArc<EngineRes>, id: u64) -> bool {
-    engine.engine.is_alive(sid(id))
+    blocking(|| engine.engine.is_alive(sid(id)))
 }
 
 rustler::init!("throng_nif");

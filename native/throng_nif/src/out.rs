@@ -347,6 +347,13 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
+        if let (Work::Terminate { reason: ExitReason::BadStateEnterReturnFromStateFunction(_), .. }, Some(raw)) =
+            (&work, self.raw_result)
+        {
+            // The DOWN notices go out when terminate/3 has run, in another
+            // NIF call: keep the result as the callback returned it.
+            self.engine.keep_raw_result(session, Etf::encode(raw));
+        }
         let Some(pid) = self.engine.executor_for(session) else { return };
         self.send(&pid, |env, raw, engine| {
             make_tuple(
