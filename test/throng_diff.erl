@@ -75,7 +75,7 @@
 
 -type backend() :: gen_statem | {throng, Opts :: list()}.
 %% `gen_statem': real `gen_statem' processes. `{throng, Opts}': sessions
-%% started with `throng:start_link(Module, Args, Opts)' (`Opts' names the
+%% started with `throng:start_monitor(Module, Args, Opts)' (`Opts' names the
 %% engine, e.g. `[{engine, E}]' for a port engine, `[]' for the default).
 
 -type step() ::
@@ -83,6 +83,8 @@
     | {cast, term()}
     | {info, term()}
     | {call, term()}
+    | {call, term(), timeout()}
+    | flush
     | {call_async, term(), term()}
     | {await, term()}
     | {collect, pos_integer()}
@@ -93,15 +95,22 @@
     | {stop, term()}
     | down.
 %% <ul>
-%% <li>`{start, M, A}': start a machine (it becomes the current one);
-%%     driver entry `{started, ok | ignore | {error, R}}'. A started machine
-%%     is monitored.</li>
+%% <li>`{start, M, A}': start and monitor a machine (`start_monitor/3'; it
+%%     becomes the current one); driver entry
+%%     `{started, ok | ignore | {error, R}}'. A start after the first one is preceded by the barrier
+%%     `restart' (the previous machine must be dead or idle).</li>
 %% <li>`{cast, Msg}', `{info, Msg}': a cast, a plain message (info event).
 %%     No entry.</li>
 %% <li>`{call, Req}': a call from the driver; entry `{reply, Req, R}' or
-%%     `{call_exit, Req, Reason}'.</li>
-%% <li>`{call_async, Id, Req}': a call from a helper process; `{await, Id}'
-%%     later waits for its outcome and enters `{reply, Id, R}' or
+%%     `{call_exit, Req, Reason}' (for a `throng_diff_m_puppet' request
+%%     `{do, Label, Spec}', `Label' stands for `Req').</li>
+%% <li>`{call, Req, Timeout}': the same with a call time-out (default
+%%     2 s).</li>
+%% <li>`flush': entry `{mailbox, Msgs}', the messages in the driver's
+%%     mailbox but for `EXIT' and `DOWN' (stray replies).</li>
+%% <li>`{call_async, Id, Req}': a call that the driver does not wait for
+%%     (`send_request/2'); `{await, Id}' later waits for its outcome
+%%     (`receive_response/2') and enters `{reply, Id, R}' or
 %%     `{call_exit, Id, Reason}'.</li>
 %% <li>`{collect, N}': receive `N' replies sent to fabricated `From's (in
 %%     arrival order); entry `{replies, [{Id, R}]}'.</li>
@@ -445,15 +454,16 @@ is_stack(Stack) ->
     machine = undefined :: term(),
     mref = undefined :: undefined | reference(),
     dead = true :: boolean(),
-    %% Every machine started, for cleanup.
+    %% Every machine started, for cleanup; how many starts were tried.
     machines = [] :: [term()],
-    %% call_async helpers: Id => Pid.
-    helpers = #{} :: #{term() => pid()}
+    starts = 0 :: non_neg_integer(),
+    %% Requests of call_async not awaited yet: Id => request id.
+    requests = #{} :: #{term() => term()}
 }).
 
 driver(Parent, Backend, Script) ->
-    %% start_link ties a machine to the driver; trap exits so that a
-    %% machine's death does not kill the driver (EXIT messages are ignored).
+    %% Machines are not linked to the driver (start_monitor); trap exits
+    %% anyway so that nothing a scenario does can kill the driver.
     process_flag(trap_exit, true),
     D0 = #drv{parent = Parent, backend = Backend},
     D1 = steps(Script, 1, D0),
@@ -481,7 +491,7 @@ final(D) ->
         [] -> ok;
         Strays -> insert(d, {stray_replies, Strays})
     end,
-    case lists:sort(maps:keys(D1#drv.helpers)) of
+    case lists:sort(maps:keys(D1#drv.requests)) of
         [] -> ok;
         Unawaited -> insert(d, {unawaited, Unawaited})
     end,
@@ -494,25 +504,16 @@ drain_fab(Acc) ->
     end.
 
 step({start, Module, Args}, D) ->
+    %% A later machine of the same script: the previous one is dead (or
+    %% idle), so this is a barrier that keeps the machines' entries apart.
+    D#drv.starts > 0 andalso insert(b, restart),
     Res =
-        try b_start(D#drv.backend, Module, Args) of
+        try b_start(D#drv.backend, Module, subst(Args)) of
             R -> R
         catch
             C:R -> {start_raised, C, exit_reason(R)}
         end,
-    case Res of
-        {ok, M} ->
-            D#drv.parent ! {self(), machine, {D#drv.backend, M}},
-            MRef = b_monitor(D#drv.backend, M),
-            insert(d, {started, ok}),
-            D#drv{machine = M, mref = MRef, dead = false, machines = [M | D#drv.machines]};
-        {error, Reason} ->
-            insert(d, {started, {error, exit_reason(Reason)}}),
-            D#drv{mref = undefined, dead = true};
-        Other ->
-            insert(d, {started, Other}),
-            D#drv{mref = undefined, dead = true}
-    end;
+    step_started(Res, D#drv{starts = D#drv.starts + 1});
 step({cast, Msg}, D) ->
     ok = b_cast(D, subst(Msg)),
     D;
@@ -520,21 +521,32 @@ step({info, Msg}, D) ->
     ok = b_info(D, subst(Msg)),
     D;
 step({call, Req}, D) ->
-    insert(d, call_outcome(Req, catch_call(D, subst(Req)))),
+    step({call, Req, ?CALL_TIMEOUT}, D);
+step({call, Req, Timeout}, D) ->
+    insert(d, call_outcome(label(Req), catch_call(D, subst(Req), Timeout))),
+    D;
+step(flush, D) ->
+    insert(d, {mailbox, flush([])}),
     D;
 step({call_async, Id, Req}, D) ->
-    Driver = self(),
-    Req1 = subst(Req),
-    Helper = spawn(fun() -> Driver ! {async_result, Id, catch_call(D, Req1)} end),
-    D#drv{helpers = maps:put(Id, Helper, D#drv.helpers)};
+    %% send_request from the driver itself: the request is in the machine's
+    %% queue before the next step, which a helper process calling would not
+    %% guarantee.
+    ReqId = b_send_request(D, subst(Req)),
+    D#drv{requests = maps:put(Id, ReqId, D#drv.requests)};
 step({await, Id}, D) ->
-    receive
-        {async_result, Id, Outcome} ->
-            insert(d, call_outcome(Id, Outcome)),
-            D#drv{helpers = maps:remove(Id, D#drv.helpers)}
-    after ?AWAIT_TIMEOUT ->
-        insert(d, {await_timeout, Id}),
-        D
+    case maps:find(Id, D#drv.requests) of
+        {ok, ReqId} ->
+            Outcome =
+                case b_receive_response(D, ReqId, ?AWAIT_TIMEOUT) of
+                    {reply, R} -> {reply, Id, R};
+                    {error, {Reason, _ServerRef}} -> {call_exit, Id, exit_reason(Reason)};
+                    timeout -> {await_timeout, Id}
+                end,
+            insert(d, Outcome),
+            D#drv{requests = maps:remove(Id, D#drv.requests)};
+        error ->
+            error({await_without_call_async, Id})
     end;
 step({collect, N}, D) ->
     insert(d, {replies, collect(N, [])}),
@@ -550,8 +562,19 @@ step({suspended, Steps}, D) ->
     D1 = barrier(D, fun() -> b_suspend(D) end, fun(ok) -> suspended end),
     D2 = lists:foldl(fun step/2, D1, Steps),
     case D2#drv.dead of
-        true -> D2;
-        false -> barrier(D2, fun() -> b_resume(D2) end, fun(ok) -> resumed end)
+        true ->
+            D2;
+        false ->
+            %% The machine is suspended: nothing it logs can come before
+            %% this entry, and what it does after resume comes after it.
+            insert(b, resumed),
+            try b_resume(D2) of
+                ok -> D2
+            catch
+                exit:Reason ->
+                    insert(b, {barrier_exit, exit_reason(Reason)}),
+                    D2
+            end
     end;
 step({stop, Reason}, D) ->
     Res =
@@ -585,6 +608,17 @@ step(down, #drv{mref = MRef} = D) ->
         D
     end.
 
+step_started({ok, {M, MRef}}, D) ->
+    D#drv.parent ! {self(), machine, {D#drv.backend, M}},
+    insert(d, {started, ok}),
+    D#drv{machine = M, mref = MRef, dead = false, machines = [M | D#drv.machines]};
+step_started({error, Reason}, D) ->
+    insert(d, {started, {error, exit_reason(Reason)}}),
+    D#drv{mref = undefined, dead = true};
+step_started(Other, D) ->
+    insert(d, {started, Other}),
+    D#drv{mref = undefined, dead = true}.
+
 %% A barrier request; a failure (the machine is gone) is logged in its
 %% place.
 barrier(D, Request, Entry) ->
@@ -595,12 +629,27 @@ barrier(D, Request, Entry) ->
     end,
     D.
 
-catch_call(D, Req) ->
-    try b_call(D, Req) of
+%% What is in the driver's mailbox, but for the messages of processes and
+%% monitors (EXIT, DOWN).
+flush(Acc) ->
+    receive
+        {'EXIT', _, _} -> flush(Acc);
+        {'DOWN', _, _, _, _} -> flush(Acc);
+        Msg -> flush([Msg | Acc])
+    after 0 -> lists:reverse(Acc)
+    end.
+
+catch_call(D, Req, Timeout) ->
+    try b_call(D, Req, Timeout) of
         R -> {reply, R}
     catch
         exit:Reason -> {exit, exit_reason(Reason)}
     end.
+
+%% How a request shows in the driver's entries: the label of a
+%% throng_diff_m_puppet `{do, Label, Spec}' request, else the request.
+label({do, Label, _Spec}) -> Label;
+label(Req) -> Req.
 
 call_outcome(Id, {reply, R}) -> {reply, Id, R};
 call_outcome(Id, {exit, R}) -> {call_exit, Id, R}.
@@ -619,10 +668,10 @@ subst({'$fab', N}) -> {self(), {diff_tag, N}};
 subst({'$abs', Ms}) when is_integer(Ms) -> erlang:monotonic_time(millisecond) + Ms;
 subst(T) when is_tuple(T) -> list_to_tuple(subst(tuple_to_list(T)));
 subst([H | T]) -> [subst(H) | subst(T)];
+subst(M) when is_map(M) -> maps:from_list(subst(maps:to_list(M)));
 subst(T) -> T.
 
-cleanup(#drv{backend = Backend, machines = Ms, helpers = Helpers}) ->
-    _ = [exit(H, kill) || H <- maps:values(Helpers)],
+cleanup(#drv{backend = Backend, machines = Ms}) ->
     cleanup_machines([{Backend, M} || M <- Ms]).
 
 cleanup_machines(Machines) ->
@@ -644,13 +693,12 @@ cleanup_machine({{throng, _}, S}) ->
 %% Backends
 %%====================================================================
 
+%% start_monitor: a machine that dies at once (a bad init action) must
+%% still give its DOWN with its reason, not noproc.
 b_start(gen_statem, Module, Args) ->
-    gen_statem:start_link(Module, Args, []);
+    gen_statem:start_monitor(Module, Args, []);
 b_start({throng, Opts}, Module, Args) ->
-    throng:start_link(Module, Args, Opts).
-
-b_monitor(gen_statem, Pid) -> erlang:monitor(process, Pid);
-b_monitor({throng, _}, S) -> throng:monitor(S).
+    throng:start_monitor(Module, Args, Opts).
 
 b_cast(#drv{backend = gen_statem, machine = M}, Msg) -> gen_statem:cast(M, Msg);
 b_cast(#drv{backend = {throng, _}, machine = S}, Msg) -> throng:cast(S, Msg).
@@ -661,8 +709,14 @@ b_info(#drv{backend = gen_statem, machine = M}, Msg) ->
 b_info(#drv{backend = {throng, _}, machine = S}, Msg) ->
     throng:send(S, Msg).
 
-b_call(#drv{backend = gen_statem, machine = M}, Req) -> gen_statem:call(M, Req, ?CALL_TIMEOUT);
-b_call(#drv{backend = {throng, _}, machine = S}, Req) -> throng:call(S, Req, ?CALL_TIMEOUT).
+b_call(#drv{backend = gen_statem, machine = M}, Req, T) -> gen_statem:call(M, Req, T);
+b_call(#drv{backend = {throng, _}, machine = S}, Req, T) -> throng:call(S, Req, T).
+
+b_send_request(#drv{backend = gen_statem, machine = M}, Req) -> gen_statem:send_request(M, Req);
+b_send_request(#drv{backend = {throng, _}, machine = S}, Req) -> throng:send_request(S, Req).
+
+b_receive_response(#drv{backend = gen_statem}, ReqId, T) -> gen_statem:receive_response(ReqId, T);
+b_receive_response(#drv{backend = {throng, _}}, ReqId, T) -> throng:receive_response(ReqId, T).
 
 b_sync(#drv{backend = gen_statem, machine = M}) ->
     %% A system message is only handled when the queue and the zero

@@ -17,7 +17,8 @@
 %%%     DefaultSpec}' (first `State' that is `=:=' the current one),
 %%%     `{'$raise', Class, Reason}', `{'$throw', Result}',
 %%%     `{'$sleep', Ms, Spec}' (a busy callback), or
-%%%     `{'$self_send', Msg, Spec}' (an info event to itself first).
+%%%     `{'$self_send', Msg, Spec}' (an info event to itself first), or
+%%%     `{'$reply', To, Reply, Spec}' (`gen_statem:reply(To, Reply)' first).
 %%%     In the result, `` '$from' '' is replaced by the `From' of the call
 %%%     being handled and `` '$data' '' by the current data.</li>
 %%% <li>Enter calls are logged as `{enter, OldState, State}'. When the data
@@ -86,6 +87,9 @@ run({'$throw', Spec}, _State, From, Data) ->
     throw(subst(Spec, From, Data));
 run({'$sleep', Ms, Spec}, State, From, Data) ->
     timer:sleep(Ms),
+    run(Spec, State, From, Data);
+run({'$reply', To, Reply, Spec}, State, From, Data) ->
+    ok = gen_statem:reply(subst(To, From, Data), Reply),
     run(Spec, State, From, Data);
 run({'$self_send', Msg, Spec}, State, From, Data) ->
     ok = throng_diff:self_send(Msg),

@@ -3,7 +3,7 @@
 %%% `state_functions'. Checks that inserted events go before external ones,
 %%% that a state change cancels the state time-out, the order of zero
 %%% time-outs (a zero event time-out is cancelled by a pending zero state
-%%% time-out), that a state time-out set with a state change fires in the
+%%% time-out; a restarted pending zero time-out takes the new message), that a state time-out set with a state change fires in the
 %%% new state, and that a message the machine sends itself (OTP:
 %%% `self() ! message_to_self'; here `throng_diff:self_send/1') is an info
 %%% event that waits behind all of that. GEN_STATEM_SEMANTICS.md §1.6, §1.7.
@@ -47,13 +47,13 @@ state2(state_timeout, 2, {ok, 2, Data}) ->
     {keep_state, {ok, 3, Data}, [{timeout, 0, 4}, {state_timeout, 0, 5}]};
 state2(timeout, 4, {ok, 3, Data}) ->
     throng_diff:log({state2, timeout, 4}),
-    %% A zero event time-out is cancelled by a queued zero state time-out;
-    %% several zero state time-outs can be queued.
+    %% A zero event time-out is cancelled by a queued zero state time-out.
+    %% The pending zero state time-out 5 is restarted with 6: since OTP 24
+    %% zero time-outs have a queue of their own (t0q) and a restart
+    %% replaces the message and moves it last (§1.7), so 5 is never
+    %% delivered. (The pre-24 suite expected 5, then 6.)
     {keep_state, {ok, 4, Data}, [{state_timeout, 0, 6}, {timeout, 0, 7}]};
-state2(state_timeout, 5, {ok, 4, Data}) ->
-    throng_diff:log({state2, state_timeout, 5}),
-    {keep_state, {ok, 5, Data}};
-state2(state_timeout, 6, {ok, 5, {Time, From}}) ->
+state2(state_timeout, 6, {ok, 4, {Time, From}}) ->
     throng_diff:log({state2, state_timeout, 6}),
     {next_state, state3, 6, [{reply, From, ok}, {state_timeout, Time, 8}]}.
 

@@ -18,7 +18,7 @@
 
 -type engine() :: reference().
 -type sid() :: non_neg_integer().
--type error() :: {error, noproc | queue_full | too_many_sessions | not_waiting | badarg}.
+-type error() :: {error, noproc | queue_full | too_many_sessions | not_waiting | badarg | busy}.
 -export_type([engine/0, sid/0]).
 
 
