@@ -34,8 +34,8 @@
 %%% Entries come from two sources that run concurrently: the machine (its
 %%% callbacks) and the driver. Their interleaving is only deterministic at
 %%% barriers: points where the driver knows the machine is idle (`sync',
-%%% `get_state', `suspend', `resume', a stop request's return) or dead (a
-%%% `DOWN'). The trace is therefore canonicalised per segment between two
+%%% `get_state', `suspend', just before `resume', a stop request's return,
+%%% the start of a further machine) or dead (a `DOWN'). The trace is therefore canonicalised per segment between two
 %%% barriers: the machine's entries in their order, then the driver's
 %%% entries in their order, then the barrier entry. Within each source the
 %%% order is exact.
@@ -52,8 +52,8 @@
 %%% A script is a list of {@type step()}. Every step that waits has a time
 %%% limit, and the whole run has one ({@link run/3} option `timeout'): a
 %%% scenario that hangs returns `{error, {hung, StepNo, Step, Trace}}'
-%%% instead of hanging Common Test. Every machine and helper process the run
-%%% started is stopped before {@link run/3} returns.
+%%% instead of hanging Common Test. Every machine the run started is
+%%% stopped before {@link run/3} returns, and the trace table is dropped.
 -module(throng_diff).
 
 %% Callback-side helpers.
@@ -97,8 +97,9 @@
 %% <ul>
 %% <li>`{start, M, A}': start and monitor a machine (`start_monitor/3'; it
 %%     becomes the current one); driver entry
-%%     `{started, ok | ignore | {error, R}}'. A start after the first one is preceded by the barrier
-%%     `restart' (the previous machine must be dead or idle).</li>
+%%     `{started, ok | ignore | {error, R}}'. A start after the first one
+%%     is preceded by the barrier `restart' (the previous machine must be
+%%     dead or idle).</li>
 %% <li>`{cast, Msg}', `{info, Msg}': a cast, a plain message (info event).
 %%     No entry.</li>
 %% <li>`{call, Req}': a call from the driver; entry `{reply, Req, R}' or
