@@ -146,7 +146,7 @@ call(S, Request, Timeout0) ->
                 {'DOWN', Tag, throng, _, Reason} ->
                     exit({Reason, {throng, call, [S, Request, Timeout0]}})
             after Timeout ->
-                demonitor_flush(E, Sid, Tag),
+                abandon(E, Sid, Tag),
                 exit({timeout, {throng, call, [S, Request, Timeout0]}})
             end;
         {error, Reason} ->
@@ -218,7 +218,7 @@ wait_response({'$throng_request', Tag, {throng, E, Sid} = S}, Timeout) ->
 -spec receive_response(request_id(), timeout()) -> {reply, term()} | timeout | {error, {term(), session()}}.
 receive_response({'$throng_request', Tag, {throng, E, Sid}} = Req, Timeout) ->
     case wait_response(Req, Timeout) of
-        timeout -> demonitor_flush(E, Sid, Tag), timeout;
+        timeout -> abandon(E, Sid, Tag), timeout;
         Other -> Other
     end.
 
@@ -333,6 +333,14 @@ demonitor(MRef) when is_reference(MRef) ->
 remember(MRef, E, Sid) ->
     put({'$throng_monitor', MRef}, {E, Sid}),
     MRef.
+
+%% The caller gave up: as with gen_statem's aliases, a reply that comes
+%% later never reaches its mailbox (the engine drops it; one already sent
+%% is flushed).
+abandon(E, Sid, Tag) ->
+    ok = throng_nif:session_abandon(E, Sid, erlang:self(), Tag),
+    receive {Tag, _} -> ok after 0 -> ok end,
+    flush_down(Tag).
 
 demonitor_flush(E, Sid, Tag) ->
     _ = throng_nif:session_demonitor(E, Sid, erlang:self(), Tag),

@@ -45,7 +45,7 @@ lookup(E) ->
 init(Opts) ->
     process_flag(trap_exit, true),
     Limits = maps:with([shards, max_sessions, max_queue_len, run_budget], Opts),
-    case throng_nif:engine_new(Limits, erlang:monotonic_time(millisecond)) of
+    case throng_nif:engine_new(Limits, erlang:monotonic_time(nanosecond)) of
         {ok, E} ->
             N = maps:get(executors, Opts, 2 * erlang:system_info(schedulers_online)),
             Execs = list_to_tuple([spawn_executor() || _ <- lists:seq(1, N)]),

@@ -67,7 +67,7 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
                 %% As gen_statem's init_it/6: the starter gets {error, Reason},
                 %% the session exits with the exception's exit reason, and an
                 %% error report is logged.
-                _ = retry(fun() -> throng_nif:session_raise(E, Sid, init, exit_reason(Class, Reason, Stack)) end),
+                _ = retry(fun() -> throng_nif:session_raise(E, Sid, init, raised(Class, Reason, Stack)) end),
                 log_init_failure(E, Sid, Mod, {Class, Reason, Stack}),
                 {error, Reason}
         end,
@@ -85,7 +85,7 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
                     throw:_ -> terminated(E, Sid);
                     Class:R:Stack ->
                         throng_names:unregister(E, Sid),
-                        retry(fun() -> throng_nif:session_raise(E, Sid, terminate, exit_reason(Class, R, Stack)) end)
+                        retry(fun() -> throng_nif:session_raise(E, Sid, terminate, raised(Class, R, Stack)) end)
                 end
         end,
     log_terminate(E, Sid, Report).
@@ -113,12 +113,11 @@ init_result(E, Sid, Mod, Result) ->
 %% gen_statem logs init/1's exceptions and bad returns (not {stop, R}).
 log_init_failure(E, Sid, Mod, {_, Reason, _} = Raised) ->
     put({?RAISED, Sid}, Raised),
-    log_terminate(E, Sid, #{reason => exit_reason(Raised), state => undefined, data => undefined,
+    log_terminate(E, Sid, #{reason => Reason, state => undefined, data => undefined,
                             queue => [], postponed => [], timeouts => [], modules => [Mod],
                             callback_mode => [undefined]}),
     Reason.
 
-exit_reason({Class, Reason, Stack}) -> exit_reason(Class, Reason, Stack).
 
 resume(E, Sid, Result, State, Data) ->
     _ = retry(fun() -> throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))) end),
@@ -140,12 +139,17 @@ raise(E, Sid, Kind, Class, Reason, Stack) ->
     %% Remembered for the error report, which terminate's work item (sent
     %% to this same executor) logs with the exception's class and stack.
     put({?RAISED, Sid}, {Class, Reason, Stack}),
-    _ = retry(fun() -> throng_nif:session_raise(E, Sid, Kind, exit_reason(Class, Reason, Stack)) end),
+    _ = retry(fun() -> throng_nif:session_raise(E, Sid, Kind, raised(Class, Reason, Stack)) end),
     ok.
 
 %% gen_statem's exit reasons: class error gives {Reason, Stack}.
 exit_reason(error, Reason, Stack) -> {Reason, Stack};
 exit_reason(_, Reason, _) -> Reason.
+
+%% What the engine keeps of an exception: terminate/3 gets the reason, the
+%% session exits with the exit reason.
+raised(Class, Reason, Stack) ->
+    {Reason, exit_reason(Class, Reason, Stack)}.
 
 has_terminate(Mod) ->
     _ = code:ensure_loaded(Mod),
@@ -210,11 +214,10 @@ log_terminate(_E, _Sid, _) ->
 %% stop reasons as class exit.
 report_reason(Sid, Reason) ->
     case erase({?RAISED, Sid}) of
-        {Class, R, Stack} = Raised ->
-            case exit_reason(Class, R, Stack) of
-                Reason -> Raised;
-                _ -> report_reason(Sid, Reason)
-            end;
+        {_Class, Reason, _Stack} = Raised ->
+            Raised;
+        {_, _, _} ->
+            report_reason(Sid, Reason);
         undefined when is_tuple(Reason), tuple_size(Reason) =:= 2 ->
             case element(1, Reason) of
                 bad_return_from_init -> {error, Reason, []};

@@ -12,7 +12,7 @@
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1]).
 -export([session_start/6, session_init_result/4, session_resume/4, session_raise/4,
          session_terminated/2, session_send/4, session_call/5, session_system/5,
-         session_monitor/4, session_demonitor/4, session_alive/2]).
+         session_monitor/4, session_demonitor/4, session_abandon/4, session_alive/2]).
 
 -on_load(init/0).
 
@@ -33,9 +33,10 @@ core_version() ->
     erlang:nif_error(nif_not_loaded).
 
 %% @doc A new engine (and its thread) with the given limits; its clock
-%% reads `erlang:monotonic_time(millisecond)', passed as `NowMs'.
+%% reads the BEAM's monotonic time, passed now as `NowNs'
+%% (`erlang:monotonic_time(nanosecond)').
 -spec engine_new(#{atom() => non_neg_integer()}, integer()) -> {ok, engine()} | error().
-engine_new(_Opts, _NowMs) -> erlang:nif_error(nif_not_loaded).
+engine_new(_Opts, _NowNs) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc The executor processes that run this engine's callbacks.
 -spec engine_set_executors(engine(), [pid()]) -> ok.
@@ -93,6 +94,11 @@ session_monitor(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
 %% @doc Removes a monitor; `true' if it was there.
 -spec session_demonitor(engine(), sid(), pid(), term()) -> boolean().
 session_demonitor(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc The caller `Pid' gave up waiting for the reply tagged `Tag': its
+%% monitor goes, and a reply the engine would still send is dropped.
+-spec session_abandon(engine(), sid(), pid(), term()) -> ok.
+session_abandon(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc Whether the session exists.
 -spec session_alive(engine(), sid()) -> boolean().

@@ -13,6 +13,14 @@ use std::time::Instant;
 pub trait Clock: Send + Sync + 'static {
     /// The current time in milliseconds, monotonic base.
     fn now_ms(&self) -> i64;
+
+    /// The time a relative time-out counts from: the current time rounded
+    /// *up* to the millisecond, so a time-out of `T` ms never fires before
+    /// `T` ms have passed (as a BEAM timer). Default: `now_ms()` (a clock
+    /// that only reads whole milliseconds).
+    fn now_ms_ceil(&self) -> i64 {
+        self.now_ms()
+    }
 }
 
 /// A clock that only moves when told to. Cloning shares the time.
@@ -42,23 +50,38 @@ impl Clock for ManualClock {
     }
 }
 
-/// The operating system's monotonic clock, offset so that it reads `base`
-/// at creation (the glue passes `erlang:monotonic_time(millisecond)`).
+/// The operating system's monotonic clock, offset so that it reads the
+/// BEAM's monotonic time: created with `erlang:monotonic_time(nanosecond)`
+/// read at the same moment, so the two agree to well under a millisecond.
 #[derive(Debug, Clone)]
 pub struct SystemClock {
     start: Instant,
-    base: i64,
+    base_ns: i128,
 }
 
 impl SystemClock {
-    /// A clock reading `base` now.
-    pub fn new(base: i64) -> Self {
-        SystemClock { start: Instant::now(), base }
+    /// A clock reading `base_ms` milliseconds now.
+    pub fn new(base_ms: i64) -> Self {
+        Self::from_nanos(i128::from(base_ms) * 1_000_000)
+    }
+
+    /// A clock reading `base_ns` nanoseconds now.
+    pub fn from_nanos(base_ns: i128) -> Self {
+        SystemClock { start: Instant::now(), base_ns }
+    }
+
+    fn now_ns(&self) -> i128 {
+        self.base_ns + self.start.elapsed().as_nanos() as i128
     }
 }
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        self.base + self.start.elapsed().as_millis() as i64
+        self.now_ns().div_euclid(1_000_000) as i64
+    }
+
+    fn now_ms_ceil(&self) -> i64 {
+        let ns = self.now_ns();
+        (ns.div_euclid(1_000_000) + i128::from(ns.rem_euclid(1_000_000) != 0)) as i64
     }
 }

@@ -1139,6 +1139,11 @@ impl<M: Machine> Shard<M> {
                     tr.hibernate = h;
                     None
                 }
+                // OTP's pop clause needs a second module on the stack: with
+                // one, pop is a plain bad action, also in an enter call.
+                Action::PopCallbackModule if in_enter && self.live_ref(local).params.modules.len() == 1 => {
+                    Some(ExitReason::BadActionFromStateFunction(boxed(Action::PopCallbackModule)))
+                }
                 a @ (Action::NextEvent(_)
                 | Action::InvalidNextEvent(_)
                 | Action::ChangeCallbackModule(_)
@@ -1178,7 +1183,7 @@ impl<M: Machine> Shard<M> {
             tr.enter = true;
             return self.invoke(ctx, local, tr, out);
         }
-        self.finish_transition(ctx, local, tr);
+        self.finish_transition(ctx, local, tr, out);
         Flow::Done
     }
 
@@ -1208,7 +1213,7 @@ impl<M: Machine> Shard<M> {
     /// The end of a transition (gen_statem's `loop_done` preparation):
     /// postpone, state change, time-out cancellation and arming, inserted
     /// events.
-    fn finish_transition(&mut self, ctx: &Ctx<M>, local: u32, tr: Transition<M>) {
+    fn finish_transition(&mut self, ctx: &Ctx<M>, local: u32, tr: Transition<M>, out: &mut dyn Output<M>) {
         let Transition { event, state, data, postpone, hibernate, next_events, timeouts, .. } = tr;
         let s = self.sess(local);
         if let Some(d) = data {
@@ -1239,7 +1244,7 @@ impl<M: Machine> Shard<M> {
         // time-outs of this transition apply.
         self.cancel_timeout(local, &TimeoutType::Event);
         if !timeouts.is_empty() {
-            self.apply_timeouts(ctx, local, timeouts);
+            self.apply_timeouts(ctx, local, timeouts, out);
         }
         if !next_events.is_empty() {
             let ex = self.ex(local);
@@ -1287,7 +1292,7 @@ impl<M: Machine> Shard<M> {
     /// gen_statem's `loop_timeouts`: the last action of each time-out type
     /// wins; non-zero timers start in reverse action order; zero time-outs
     /// are appended to the zero queue in action order.
-    fn apply_timeouts(&mut self, ctx: &Ctx<M>, local: u32, timeouts: Vec<TimeoutAction<M>>) {
+    fn apply_timeouts(&mut self, ctx: &Ctx<M>, local: u32, timeouts: Vec<TimeoutAction<M>>, out: &mut dyn Output<M>) {
         let mut seen: Vec<TimeoutType<M::TimeoutName>> = Vec::new();
         let mut zeros: Vec<(TimeoutType<M::TimeoutName>, M::Msg)> = Vec::new();
         let now = ctx.clock.now_ms();
@@ -1304,8 +1309,11 @@ impl<M: Machine> Shard<M> {
                 }
                 (TimeoutTime::Relative(ms), Some(msg)) => {
                     self.cancel_timeout(local, &t.kind);
-                    let at = ctx.wheel_time(now).saturating_add(ms);
+                    // Counted from the current time rounded up: never early.
+                    let from = ctx.clock.now_ms_ceil();
+                    let at = ctx.wheel_time(from).saturating_add(ms);
                     self.add_timer(local, t.kind, msg, TimerStatus::Running, Some(at));
+                    out.armed(from.saturating_add(ms.min(i64::MAX as u64) as i64));
                 }
                 (TimeoutTime::Absolute(at), Some(msg)) => {
                     self.cancel_timeout(local, &t.kind);
@@ -1315,8 +1323,8 @@ impl<M: Machine> Shard<M> {
                         let tid = self.add_timer(local, t.kind, msg, TimerStatus::Fired, None);
                         self.ex(local).mailbox.push_back(Incoming::Fired(tid));
                     } else {
-                        let at = ctx.wheel_time(at);
-                        self.add_timer(local, t.kind, msg, TimerStatus::Running, Some(at));
+                        self.add_timer(local, t.kind, msg, TimerStatus::Running, Some(ctx.wheel_time(at)));
+                        out.armed(at);
                     }
                 }
                 (TimeoutTime::Update, Some(msg)) => match self.find_timer(local, &t.kind) {

@@ -46,6 +46,11 @@ pub trait Output<M: Machine + ?Sized> {
     /// copying them first). Default: nothing.
     fn dispatch(&mut self, _session: SessionId, _call: &crate::Invocation<'_, M>) {}
 
+    /// A time-out was armed to expire at `deadline_ms` (clock base): whoever
+    /// drives [`crate::Engine::tick`] may need to wake earlier than planned.
+    /// Default: nothing.
+    fn armed(&mut self, _deadline_ms: i64) {}
+
     /// A timer, a message or a resumed callback left work that did not fit
     /// in the current run's budget: someone should call
     /// [`crate::Engine::run_pending`]. Default: nothing (callers poll

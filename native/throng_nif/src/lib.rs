@@ -33,6 +33,7 @@ mod out;
 mod parse;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -45,7 +46,7 @@ use throng_core::{
 
 use crate::beam::{Beam, BeamFrom, InitArgs};
 use crate::etf::Etf;
-use crate::out::{reason_term, Out, Target};
+use crate::out::{reason_term, Form, Out, Target};
 
 /// Version of the engine this library was built from: `throng_core`'s crate
 /// version, as a binary.
@@ -71,6 +72,14 @@ pub struct EngineRes {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Sessions started with `start_link`, by owner.
     owners: Mutex<HashMap<LocalPid, (Monitor, Vec<SessionId>)>>,
+    /// Calls whose caller gave up (timed out): a reply the engine would send
+    /// them is dropped, as gen_statem's aliases drop it. Bounded by
+    /// [`MAX_ABANDONED`]; an entry goes when its reply comes.
+    abandoned: Mutex<std::collections::HashSet<(LocalPid, Etf)>>,
+    abandoned_len: std::sync::atomic::AtomicUsize,
+    /// When the engine thread plans to wake next (clock base); `i64::MIN`
+    /// while it runs. A time-out armed earlier than this wakes it.
+    next_wake: AtomicI64,
     /// The raw results quoted by `bad_state_enter_return_from_state_function`
     /// of sessions whose `terminate/3` runs, until their DOWN is sent.
     raw_results: Mutex<HashMap<u64, Etf>>,
@@ -104,6 +113,29 @@ impl EngineRes {
         self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
     }
 
+    /// Whether a reply to `from` must be dropped (its caller gave up); the
+    /// entry is used up.
+    pub fn drop_reply(&self, from: &BeamFrom) -> bool {
+        if self.abandoned_len.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let mut set = self.abandoned.lock().unwrap_or_else(|p| p.into_inner());
+        let found = set.remove(&(from.pid, from.tag.clone()));
+        self.abandoned_len.store(set.len(), Ordering::Release);
+        found
+    }
+
+    /// A time-out was armed for `deadline`: wake the engine thread if it
+    /// sleeps past it.
+    pub fn armed(&self, deadline: i64) {
+        let planned = self.next_wake.load(Ordering::SeqCst);
+        // i64::MIN: the thread is running and may be about to plan a
+        // longer sleep; the flag makes it look again.
+        if planned == i64::MIN || deadline < planned {
+            self.wake();
+        }
+    }
+
     /// Asks the engine thread to run (work left over, a new deadline).
     pub fn wake(&self) {
         let mut s = self.signal.lock().unwrap_or_else(|p| p.into_inner());
@@ -122,14 +154,21 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
         let downs = {
             let mut s = res.signal.lock().unwrap_or_else(|p| p.into_inner());
             if !s.wake && !s.stop {
+                let now = res.engine.now_ms();
                 let wait = match res.engine.next_deadline() {
-                    Some(d) => (d - res.engine.now_ms()).clamp(0, 100) as u64,
+                    Some(d) => (d - now).clamp(0, 100),
                     None => 100,
                 };
                 if wait > 0 {
-                    s = res.cond.wait_timeout(s, Duration::from_millis(wait)).unwrap_or_else(|p| p.into_inner()).0;
+                    res.next_wake.store(now + wait, Ordering::SeqCst);
+                    s = res
+                        .cond
+                        .wait_timeout(s, Duration::from_millis(wait as u64))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             }
+            res.next_wake.store(i64::MIN, Ordering::SeqCst);
             if s.stop {
                 return;
             }
@@ -203,12 +242,12 @@ fn config_from(opts: Term<'_>) -> NifResult<Config> {
     Ok(c)
 }
 
-/// `engine_new(Opts :: map(), NowMs :: integer())`: a new engine whose clock
-/// reads `erlang:monotonic_time(millisecond)`.
+/// `engine_new(Opts :: map(), NowNs :: integer())`: a new engine whose clock
+/// reads `erlang:monotonic_time()` (`NowNs` is its value in nanoseconds now).
 #[rustler::nif]
-fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ms: i64) -> NifResult<Term<'a>> {
+fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'a>> {
     let config = config_from(opts)?;
-    let engine = match Engine::new(Beam::default(), config, SystemClock::new(now_ms)) {
+    let engine = match Engine::new(Beam::default(), config, SystemClock::from_nanos(i128::from(now_ns))) {
         Ok(e) => e,
         Err(e) => return Ok(error_term(env, e)),
     };
@@ -220,6 +259,9 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ms: i64) -> NifResult<Term<'
         thread: Mutex::new(None),
         owners: Mutex::new(HashMap::new()),
         raw_results: Mutex::new(HashMap::new()),
+        next_wake: AtomicI64::new(i64::MIN),
+        abandoned: Mutex::new(std::collections::HashSet::new()),
+        abandoned_len: std::sync::atomic::AtomicUsize::new(0),
     });
     let for_thread = res.clone();
     let handle = std::thread::Builder::new()
@@ -341,7 +383,7 @@ fn outcome_term<'a>(
     match s {
         Started::Ok(id) | Started::Pending(id) => (atoms::ok(), out::session_term(env, engine, id)).encode(env),
         Started::Ignore => atoms::ignore().encode(env),
-        Started::Failed(r) => (atoms::error(), reason_term(env, &r, raw)).encode(env),
+        Started::Failed(r) => (atoms::error(), reason_term(env, &r, raw, Form::Raw)).encode(env),
     }
 }
 
@@ -380,8 +422,9 @@ fn session_resume<'a>(
     Ok(ok_or_error(env, r))
 }
 
-/// `session_raise(E, Sid, Kind, Reason)`: a callback raised; `Reason` is
-/// the exit reason as gen_statem shapes it. Returns what the matching
+/// `session_raise(E, Sid, Kind, {Reason, ExitReason})`: a callback raised;
+/// `terminate/3` gets `Reason`, the session exits with `ExitReason` (as
+/// gen_statem shapes it: `{Reason, Stack}` for class error). Returns what the matching
 /// `session_init_result` / `session_resume` / `session_terminated` would.
 #[rustler::nif]
 fn session_raise<'a>(
@@ -546,6 +589,26 @@ fn session_monitor<'a>(
 fn session_demonitor<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> bool {
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from))
+}
+
+/// Most abandoned calls remembered at once; beyond it a late reply is
+/// delivered (as before OTP 24).
+const MAX_ABANDONED: usize = 65_536;
+
+/// `session_abandon(E, Sid, Pid, Tag)`: the caller timed out: its monitor
+/// goes, and a reply the engine would still send it is dropped.
+#[rustler::nif]
+fn session_abandon<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> Atom {
+    let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    {
+        let mut set = engine.abandoned.lock().unwrap_or_else(|p| p.into_inner());
+        if set.len() < MAX_ABANDONED {
+            set.insert((from.pid, from.tag.clone()));
+        }
+        engine.abandoned_len.store(set.len(), Ordering::Release);
+    }
+    blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from));
+    atoms::ok()
 }
 
 /// `session_alive(E, Sid)`.

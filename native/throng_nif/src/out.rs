@@ -70,12 +70,39 @@ fn tag2<'e>(env: Env<'e>, a: Term<'e>, b: Term<'e>) -> Term<'e> {
     make_tuple(env, &[a, b])
 }
 
-/// An exit reason as gen_statem gives it.
-pub fn reason_term<'e>(env: Env<'e>, r: &ExitReason<Beam>, raw: Option<Term<'e>>) -> Term<'e> {
-    let wrap = |a: rustler::Atom, t: Term<'e>| tag2(env, a.encode(env), t);
+/// Which form of an exit reason.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Form {
+    /// What `terminate/3` gets and reports show: the exception's reason,
+    /// `{bad_return_from_state_function, R}`, ...
+    Raw,
+    /// What the session exits with (DOWN notices, callers): for errors the
+    /// class-error shape `{Reason, Stack}` (engine-detected errors carry an
+    /// empty stack).
+    Exit,
+}
+
+/// An exit reason as gen_statem gives it. An exception's reason is stored
+/// as `{Reason, ExitReason}` (see `session_raise`).
+pub fn reason_term<'e>(env: Env<'e>, r: &ExitReason<Beam>, raw: Option<Term<'e>>, form: Form) -> Term<'e> {
+    let wrap = |a: rustler::Atom, t: Term<'e>| {
+        let reason = tag2(env, a.encode(env), t);
+        match form {
+            Form::Raw => reason,
+            Form::Exit => tag2(env, reason, Vec::<Term<'e>>::new().encode(env)),
+        }
+    };
     match r {
         ExitReason::Normal => atoms::normal().encode(env),
-        ExitReason::Reason(t) | ExitReason::Exception(t) => t.decode(env),
+        ExitReason::Reason(t) => t.decode(env),
+        ExitReason::Exception(t) => {
+            let pair = t.decode(env);
+            match (rustler::types::tuple::get_tuple(pair), form) {
+                (Ok(items), Form::Raw) if items.len() == 2 => items[0],
+                (Ok(items), Form::Exit) if items.len() == 2 => items[1],
+                _ => pair,
+            }
+        }
         ExitReason::BadReturnFromInit(t) => wrap(atoms::bad_return_from_init(), t.decode(env)),
         ExitReason::BadReturnFromCallbackMode(t) => wrap(atoms::bad_return_from_callback_mode(), t.decode(env)),
         ExitReason::BadReturnFromStateFunction(t) => wrap(atoms::bad_return_from_state_function(), t.decode(env)),
@@ -239,7 +266,7 @@ fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term
         mode.push(atoms::state_enter().encode(env));
     }
     let pairs: Vec<(Term<'e>, Term<'e>)> = vec![
-        (atoms::reason().encode(env), reason_term(env, r.reason, raw)),
+        (atoms::reason().encode(env), reason_term(env, r.reason, raw, Form::Raw)),
         (atoms::state().encode(env), r.state.decode(env)),
         (atoms::data().encode(env), r.data.decode(env)),
         (atoms::queue().encode(env), queue.encode(env)),
@@ -262,7 +289,7 @@ fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
             &[
                 a(atoms::terminate()),
                 module.encode(env),
-                reason_term(env, reason, raw),
+                reason_term(env, reason, raw, Form::Raw),
                 state.decode(env),
                 data.decode(env),
             ],
@@ -272,6 +299,9 @@ fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
 
 impl Output<Beam> for Out<'_, '_> {
     fn reply(&mut self, from: BeamFrom, reply: Etf) {
+        if self.engine.drop_reply(&from) {
+            return;
+        }
         self.send(&from.pid, |env, _, _| tag2(env, from.tag.decode(env), reply.decode(env)));
     }
 
@@ -290,7 +320,7 @@ impl Output<Beam> for Out<'_, '_> {
                     watcher.tag.decode(env),
                     atoms::throng().encode(env),
                     session_term(env, engine, session),
-                    reason_term(env, reason, raw),
+                    reason_term(env, reason, raw, Form::Exit),
                 ],
             )
         });
@@ -302,7 +332,9 @@ impl Output<Beam> for Out<'_, '_> {
                 SystemReply::Ok => atoms::ok().encode(env),
                 SystemReply::State(s, d) => tag2(env, s.decode(env), d.decode(env)),
                 SystemReply::Status(st) => status_term(env, st),
-                SystemReply::Stopped(r) => tag2(env, atoms::stopped().encode(env), reason_term(env, r, raw)),
+                SystemReply::Stopped(r) => {
+                    tag2(env, atoms::stopped().encode(env), reason_term(env, r, raw, Form::Exit))
+                }
             };
             tag2(env, from.tag.decode(env), body)
         });
@@ -366,6 +398,10 @@ impl Output<Beam> for Out<'_, '_> {
                 ],
             )
         });
+    }
+
+    fn armed(&mut self, deadline_ms: i64) {
+        self.engine.armed(deadline_ms);
     }
 
     fn wake(&mut self) {
