@@ -348,19 +348,28 @@ nif_latency_under_load(_Config) ->
     [ok = throng:stop(S) || S <- tuple_to_list(Ss)],
     ?assertMatch(#{sessions := 0}, throng:engine_stats(E)),
     ok = throng:stop_engine(E),
+    %% The monitor counts wall time, so the OS preempting a scheduler thread
+    %% (2 vCPUs shared with the engine thread, dirty schedulers and other
+    %% jobs) shows as a long schedule of whatever ran on it. A Throng NIF
+    %% passes when its notices stay within that noise, as measured by the
+    %% pure-Erlang load: no notice over max(5 ms, twice the control's
+    %% longest), and no more than three notices beyond the control's count.
+    Noise = max(5, 2 * max_timeout(Baseline)),
     case Named of
         [] ->
             ok;
         [_ | _] ->
             Fs = lists:usort([MFA || {_, _, Info} <- Named, {K, {throng_nif, _, _} = MFA} <- Info,
                                      K =:= in orelse K =:= out]),
-            {skip, lists:flatten(
-                     io_lib:format(
-                       "bug: ~p long_schedule notices (up to ~p ms) name ~0p under load; "
-                       "a pure-Erlang load of the same shape gave ~p notices (up to ~p ms) "
-                       "(details in the case log)",
-                       [length(Named), max_timeout(Named), Fs, length(Baseline),
-                        max_timeout(Baseline)]))}
+            Within = max_timeout(Named) =< Noise andalso length(Named) =< length(Baseline) + 3,
+            Within orelse
+                ct:fail(lists:flatten(
+                          io_lib:format(
+                            "~p long_schedule notices (up to ~p ms) name ~0p under load; "
+                            "a pure-Erlang load of the same shape gave ~p notices (up to ~p ms)",
+                            [length(Named), max_timeout(Named), Fs, length(Baseline),
+                             max_timeout(Baseline)]))),
+            ok
     end.
 
 %% Runs Fun under a long_schedule system monitor: {Notices, Ms}. Restores

@@ -422,6 +422,12 @@ defmodule Throng.StateMachineTest do
       assert SM.whereis(name) == nil
     end
 
+    test "a nil name is no name", %{engine: engine} do
+      {:ok, switch} = SM.start_link(HandleEventSwitch, {:off, 0}, name: nil, engine: engine)
+      assert SM.whereis(engine, nil) == nil
+      assert SM.call(switch, :get_count) == 0
+    end
+
     test "exits name the atom they were given, as :gen_statem's do" do
       name = :"Throng.StateMachineTest.nobody"
 

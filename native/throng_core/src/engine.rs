@@ -156,10 +156,9 @@ struct Cell<M: Machine> {
 
 const NO_SLOT: u32 = u32::MAX;
 
-/// Lock attempts, and how many of them spin before yielding, of a call on
-/// a non-blocking thread.
-const LOCK_TRIES: u32 = 256;
-const LOCK_SPINS: u32 = 64;
+/// Lock attempts of a call on a non-blocking thread (a few microseconds of
+/// spinning in all).
+const LOCK_TRIES: u32 = 512;
 
 thread_local! {
     static NONBLOCKING: StdCell<bool> = const { StdCell::new(false) };
@@ -272,12 +271,12 @@ impl<M: Machine> Engine<M> {
         if !NONBLOCKING.with(StdCell::get) {
             return Ok(self.lock(shard));
         }
-        for spin in 0..LOCK_TRIES {
+        for _ in 0..LOCK_TRIES {
             match self.shards[shard].0.try_lock() {
                 Ok(g) => return Ok(g),
                 Err(TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
-                Err(TryLockError::WouldBlock) if spin < LOCK_SPINS => std::hint::spin_loop(),
-                Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+                // No yield: giving up the CPU can cost a whole time slice.
+                Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
             }
         }
         Err(Error::Busy)
