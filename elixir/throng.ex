@@ -4,8 +4,8 @@ defmodule Throng do
   Rust engine and lets Erlang and Elixir drive them as they would drive
   `:gen_statem` or `GenStateMachine` processes.
 
-  This module is the Elixir entry point; the engine API arrives with the
-  BEAM bridge.
+  `Throng.StateMachine` is the Elixir API: a behaviour and client functions
+  that mirror `GenStateMachine` name for name. The Erlang API is `:throng`.
   """
 
   @doc """

@@ -90,9 +90,8 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                     {name, N} -> throng_names:confirm(E, N, Sid);
                     none -> ok
                 end,
-            %% Monitored from before init/1 runs: a start_monitor caller sees
-            %% every exit, and a starter never waits for a session that died.
-            ok = retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), Tag) end),
+            %% session_start monitors the session for us from before init/1
+            %% runs: a start_monitor caller sees every exit.
             receive
                 {Tag, {ok, S} = Ok} ->
                     case Monitor of
@@ -103,9 +102,10 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                     flush_down(Tag),
                     Failed
             after Timeout ->
-                %% As gen_statem: a start that times out is {error, timeout}
-                %% and the session is stopped.
-                _ = retry(fun() -> throng_nif:session_system(E, Sid, {stop, kill}, erlang:self(), Tag) end),
+                %% As gen_statem: a start that times out is {error, timeout},
+                %% and the session is killed (no terminate/3); its init
+                %% outcome, if it comes, is not sent.
+                _ = retry(fun() -> throng_nif:session_kill(E, Sid, killed) end),
                 demonitor_flush(E, Sid, Tag),
                 receive {Tag, _} -> ok after 0 -> ok end,
                 {error, timeout}
@@ -244,7 +244,7 @@ stop(S) ->
 %% when the session exited with `Reason', else exits with the reason it
 %% exited with (`noproc' when there was no such session).
 -spec stop(server_ref(), term(), timeout()) -> ok.
-stop(S, Reason, Timeout) ->
+stop(S, Reason, Timeout) when Timeout =:= infinity; is_integer(Timeout), Timeout >= 0 ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
     case retry(fun() -> throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of

@@ -71,7 +71,12 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
                 log_init_failure(E, Sid, Mod, {Class, Reason, Stack}),
                 {error, Reason}
         end,
-    Pid ! {Tag, Outcome},
+    %% A session killed while init/1 ran (a start time-out) is gone: its
+    %% starter gave up and gets nothing.
+    _ = case Outcome of
+            gone -> ok;
+            _ -> Pid ! {Tag, Outcome}
+        end,
     ok;
 run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
     Report =

@@ -12,7 +12,7 @@
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1]).
 -export([session_start/6, session_init_result/4, session_resume/4, session_raise/4,
          session_terminated/2, session_send/4, session_call/5, session_system/5,
-         session_monitor/4, session_demonitor/4, session_abandon/4, session_alive/2]).
+         session_monitor/4, session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
 
 -on_load(init/0).
 
@@ -51,13 +51,15 @@ engine_stop(_E) -> erlang:nif_error(nif_not_loaded).
 engine_stats(_E) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc Creates a session whose init/1 runs in an executor, which sends
-%% `{Tag, Outcome}' to `Pid'. `Owner' (a pid or `undefined') ties the
-%% session's life to that process.
+%% `{Tag, Outcome}' to `Pid'; `Pid' monitors the session with `Tag' from
+%% the start. `Owner' (a pid or `undefined') ties the session's life to
+%% that process.
 -spec session_start(engine(), module(), term(), pid(), term(), pid() | undefined) -> {ok, sid()} | error().
 session_start(_E, _Module, _Args, _Pid, _Tag, _Owner) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc init/1 returned `Result'; `Modes' are `{Module, callback_mode() result}'.
--spec session_init_result(engine(), sid(), term(), [{module(), term()}]) -> {ok, term()} | ignore | {error, term()}.
+-spec session_init_result(engine(), sid(), term(), [{module(), term()}]) ->
+          {ok, term()} | ignore | {error, term()} | gone.
 session_init_result(_E, _Sid, _Result, _Modes) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A state callback returned `Result'.
@@ -99,6 +101,10 @@ session_demonitor(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
 %% monitor goes, and a reply the engine would still send is dropped.
 -spec session_abandon(engine(), sid(), pid(), term()) -> ok.
 session_abandon(_E, _Sid, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Ends the session at once with `Reason', without terminate/3.
+-spec session_kill(engine(), sid(), term()) -> ok | error().
+session_kill(_E, _Sid, _Reason) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc Whether the session exists.
 -spec session_alive(engine(), sid()) -> boolean().

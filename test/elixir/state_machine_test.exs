@@ -618,9 +618,7 @@ defmodule Throng.StateMachineTest do
       assert SM.receive_response(request, 10) == :timeout
     end
 
-    @tag skip:
-           "the late reply arrives as {tag, reply}; :gen_statem's (aliases) does not: " <>
-             "reported to the lead"
+    # gen_statem_SUITE abnormal1clean and abnormal1dirty.
     test "no late reply after a receive_response/2 or call/3 time-out" do
       {:ok, switch} = SM.start_link(HandleEventSwitch, {:on, 4})
       :ok = SM.suspend(switch)

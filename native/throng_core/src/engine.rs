@@ -299,6 +299,19 @@ impl<M: Machine> Engine<M> {
 
     /// Starts a session: `gen_statem:start/3`. Calls `init/1` of `module`.
     pub fn start(&self, module: M::Module, args: M::Args, out: &mut dyn Output<M>) -> Result<Started<M>, Error> {
+        self.start_monitored(module, args, None, out)
+    }
+
+    /// Starts a session monitored by `watcher` from before `init/1` runs
+    /// (`gen_statem:start_monitor/3`): the watcher hears of every exit, even
+    /// one during or right after init.
+    pub fn start_monitored(
+        &self,
+        module: M::Module,
+        args: M::Args,
+        watcher: Option<M::Watcher>,
+        out: &mut dyn Output<M>,
+    ) -> Result<Started<M>, Error> {
         if self.ctx.closed.load(Ordering::Acquire) {
             return Err(Error::NoProc);
         }
@@ -315,7 +328,11 @@ impl<M: Machine> Engine<M> {
                 return Err(e);
             }
         };
-        let local = sh.alloc(Slot::Init(Box::new(Initializing { module: module.clone(), extras: Extras::default() })));
+        let mut extras = Extras::default();
+        if let Some(w) = watcher {
+            extras.monitors.push((self.ctx.next_mref.fetch_add(1, Ordering::Relaxed), w));
+        }
+        let local = sh.alloc(Slot::Init(Box::new(Initializing { module: module.clone(), extras })));
         let id = sh.id(local, self.ctx.shard_bits);
         let step = sh.call_guarded(&self.ctx, |m, cx| m.init(cx, &module, args), id, out, |r| InitResult::Exception(r));
         match step {
@@ -523,30 +540,22 @@ impl<M: Machine> Engine<M> {
         for i in 0..self.shards.len() {
             let mut sh = self.lock(i);
             for local in 0..sh.slots.len() as u32 {
-                let id = sh.id(local, self.ctx.shard_bits);
-                let slot = std::mem::replace(&mut sh.slots[local as usize].slot, Slot::Free { next: NO_SLOT });
-                let extras = match slot {
-                    Slot::Free { next } => {
-                        sh.slots[local as usize].slot = Slot::Free { next };
-                        continue;
-                    }
-                    Slot::Init(init) => init.extras,
-                    Slot::Live(mut s) => {
-                        let mut cur = s.timers;
-                        while cur != NO_TIMER {
-                            cur = sh.wheel.remove(TimerId(cur)).next;
-                        }
-                        s.extras.take().map(|b| *b).unwrap_or_default()
-                    }
-                };
-                let current = sh.pending.remove(&local).and_then(|tr| tr.event);
-                notify_stopped(id, &reason, current, &extras, out);
-                sh.release(&self.ctx, local);
-                ended += 1;
+                ended += usize::from(sh.kill(&self.ctx, local, &reason, out));
             }
             sh.runnable.clear();
         }
         ended
+    }
+
+    /// Ends one session at once with `reason`, without `terminate/3` (what
+    /// `exit(Pid, kill)` is to a process): monitors get DOWN, callers still
+    /// waiting learn of it. A callback result that comes later for it is
+    /// refused (`noproc`).
+    pub fn kill(&self, id: crate::SessionId, reason: M::Reason, out: &mut dyn Output<M>) -> Result<(), Error> {
+        let (mut sh, local) = self.locate(id)?;
+        sh.kill(&self.ctx, local, &ExitReason::Reason(reason), out);
+        sh.runnable.retain(|l| *l != local);
+        Ok(())
     }
 
     /// Whether the session exists (started, not yet stopped).
@@ -643,6 +652,30 @@ impl<M: Machine> Shard<M> {
             self.slots.push(Cell { generation: 1, slot });
             (self.slots.len() - 1) as u32
         }
+    }
+
+    /// Removes a session without terminate/3; `false` for a free slot.
+    fn kill(&mut self, ctx: &Ctx<M>, local: u32, reason: &ExitReason<M>, out: &mut dyn Output<M>) -> bool {
+        let id = self.id(local, ctx.shard_bits);
+        let slot = std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT });
+        let extras = match slot {
+            Slot::Free { next } => {
+                self.slots[local as usize].slot = Slot::Free { next };
+                return false;
+            }
+            Slot::Init(init) => init.extras,
+            Slot::Live(mut s) => {
+                let mut cur = s.timers;
+                while cur != NO_TIMER {
+                    cur = self.wheel.remove(TimerId(cur)).next;
+                }
+                s.extras.take().map(|b| *b).unwrap_or_default()
+            }
+        };
+        let current = self.pending.remove(&local).and_then(|tr| tr.event);
+        notify_stopped(id, reason, current, &extras, out);
+        self.release(ctx, local);
+        true
     }
 
     fn release(&mut self, ctx: &Ctx<M>, local: u32) {

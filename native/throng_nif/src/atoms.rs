@@ -1,7 +1,7 @@
 //! Atoms the glue reads and writes.
 
 rustler::atoms! {
-    ok, error, ignore, undefined, normal, badarg, noproc, queue_full, too_many_sessions, not_waiting,
+    ok, error, ignore, undefined, normal, badarg, noproc, queue_full, too_many_sessions, not_waiting, gone,
     throng,
     next_state, keep_state, keep_state_and_data, repeat_state, repeat_state_and_data, stop, stop_and_reply,
     postpone, hibernate, reply, next_event, change_callback_module, push_callback_module, pop_callback_module,

@@ -331,7 +331,8 @@ fn sid(raw: u64) -> SessionId {
 }
 
 /// `session_start(E, Module, Args, Pid, Tag, Owner)`: a session whose
-/// `init/1` runs in an executor; `Pid` gets `{Tag, Outcome}`.
+/// `init/1` runs in an executor; `Pid` gets `{Tag, Outcome}` and monitors
+/// the session with `Tag` from the start.
 #[rustler::nif]
 fn session_start<'a>(
     env: Env<'a>,
@@ -344,9 +345,11 @@ fn session_start<'a>(
 ) -> NifResult<Term<'a>> {
     on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
+    // The starter monitors the session (with `Tag`) from before init runs.
+    let watcher = Some(from.clone());
     let init = InitArgs { args: Etf::encode(init_args), from };
     let mut out = Out::nif(env, &engine);
-    let started = engine.engine.start(module, init, &mut out);
+    let started = engine.engine.start_monitored(module, init, watcher, &mut out);
     match started {
         Ok(Started::Pending(id)) => {
             if let Ok(owner) = owner.decode::<LocalPid>() {
@@ -372,6 +375,15 @@ fn record_modes(engine: &EngineRes, modes: Term<'_>) -> NifResult<()> {
         engine.engine.machine().set_mode(pair.0, parse::callback_mode(pair.1));
     }
     Ok(())
+}
+
+/// An init result for a session that no longer waits for one (killed by
+/// a start time-out): `gone`; `{error, busy}` stays (try again).
+fn init_gone(env: Env<'_>, e: Error) -> Term<'_> {
+    match e {
+        Error::Busy => error_term(env, e),
+        _ => atoms::gone().encode(env),
+    }
 }
 
 fn outcome_term<'a>(
@@ -401,7 +413,7 @@ fn session_init_result<'a>(
     let mut out = Out::nif(env, &engine);
     match engine.engine.resume_init(sid(id), parse::init_result(result), &mut out) {
         Ok(s) => Ok(outcome_term(env, &engine, s, None)),
-        Err(e) => Ok(error_term(env, e)),
+        Err(e) => Ok(init_gone(env, e)),
     }
 }
 
@@ -440,7 +452,7 @@ fn session_raise<'a>(
     if kind == atoms::init() {
         match engine.engine.resume_init(sid(id), throng_core::InitResult::Exception(reason), &mut out) {
             Ok(s) => Ok(outcome_term(env, &engine, s, None)),
-            Err(e) => Ok(error_term(env, e)),
+            Err(e) => Ok(init_gone(env, e)),
         }
     } else if kind == atoms::terminate() {
         terminated(env, &engine, id, TerminateResult::Exception(reason))
@@ -609,6 +621,16 @@ fn session_abandon<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, t
     }
     blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from));
     atoms::ok()
+}
+
+/// `session_kill(E, Sid, Reason)`: the session ends at once, without
+/// `terminate/3` (as `exit(Pid, kill)`).
+#[rustler::nif]
+fn session_kill<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64, reason: Term<'a>) -> NifResult<Term<'a>> {
+    on_scheduler();
+    let mut out = Out::nif(env, &engine);
+    let r = engine.engine.kill(sid(id), Etf::encode(reason), &mut out);
+    Ok(ok_or_error(env, r))
 }
 
 /// `session_alive(E, Sid)`.
