@@ -151,22 +151,20 @@ impl EngineRes {
 fn engine_thread(res: ResourceArc<EngineRes>) {
     let mut owned = OwnedEnv::new();
     loop {
+        // Read the next deadline before taking the signal lock: NIF calls
+        // take the signal lock (to wake this thread) while they hold a
+        // shard, so this thread must never lock a shard while it holds the
+        // signal lock.
+        let now = res.engine.now_ms();
+        let wait = match res.engine.next_deadline() {
+            Some(d) => (d - now).clamp(0, 100),
+            None => 100,
+        };
         let downs = {
             let mut s = res.signal.lock().unwrap_or_else(|p| p.into_inner());
-            if !s.wake && !s.stop {
-                let now = res.engine.now_ms();
-                let wait = match res.engine.next_deadline() {
-                    Some(d) => (d - now).clamp(0, 100),
-                    None => 100,
-                };
-                if wait > 0 {
-                    res.next_wake.store(now + wait, Ordering::SeqCst);
-                    s = res
-                        .cond
-                        .wait_timeout(s, Duration::from_millis(wait as u64))
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
+            if !s.wake && !s.stop && wait > 0 {
+                res.next_wake.store(now + wait, Ordering::SeqCst);
+                s = res.cond.wait_timeout(s, Duration::from_millis(wait as u64)).unwrap_or_else(|p| p.into_inner()).0;
             }
             res.next_wake.store(i64::MIN, Ordering::SeqCst);
             if s.stop {
