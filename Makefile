@@ -65,7 +65,8 @@ rust-test:
 # The compile step of each runs scripts/build_native.sh (rebar.config hooks).
 erlang-test:
 	$(REBAR3) eunit
-	$(REBAR3) ct
+	# A hung VM (a deadlock) must fail CI, not stall it.
+	timeout 1200 $(REBAR3) ct
 	$(REBAR3) xref
 	$(REBAR3) dialyzer
 

@@ -19,7 +19,8 @@
     max_queue_len_counts_postponed_events/1,
     badarg/1,
     no_atoms_from_input/1,
-    nif_latency_under_load/1
+    nif_latency_under_load/1,
+    timeouts_armed_while_the_engine_thread_runs/1
 ]).
 
 -define(T, 5000).
@@ -30,7 +31,7 @@ suite() ->
 all() ->
     [max_sessions, max_sessions_counts_sessions_in_init, start_engine_bad_options,
      stop_engine, max_queue_len, max_queue_len_counts_postponed_events, badarg,
-     no_atoms_from_input, nif_latency_under_load].
+     no_atoms_from_input, nif_latency_under_load, timeouts_armed_while_the_engine_thread_runs].
 
 init_per_suite(Config) ->
     {ok, Started} = application:ensure_all_started(throng),
@@ -456,3 +457,41 @@ wait_stats(E, Sessions, N) ->
 mailbox() ->
     {messages, M} = process_info(self(), messages),
     M.
+
+%% Regression: NIF calls that arm time-outs wake the engine thread (taking
+%% its signal lock while they hold a shard); the engine thread must never
+%% lock a shard while it holds the signal lock, or both wait for ever. Many
+%% processes arm 1 ms time-outs while the thread keeps waking to fire them;
+%% every time-out must fire.
+timeouts_armed_while_the_engine_thread_runs(_Config) ->
+    persistent_term:put(throng_t_ticker, counters:new(1, [write_concurrency])),
+    {ok, E} = throng:start_engine(#{}),
+    Opts = [{engine, E}],
+    N = 4000,
+    Rounds = 5,
+    Ss = [begin {ok, S} = throng:start(throng_t_ticker, [], Opts), S end || _ <- lists:seq(1, N)],
+    Workers = [spawn_worker(fun() ->
+                                    [begin
+                                         [ok = throng:cast(S, arm) || S <- Slice],
+                                         timer:sleep(3)
+                                     end || _ <- lists:seq(1, Rounds)]
+                            end)
+               || Slice <- slices(Ss, 4)],
+    [wait_worker(W) || W <- Workers],
+    %% Each session fires once per round at most (a new arm restarts a
+    %% pending time-out) and at least once in all; all fire within seconds.
+    ok = wait_fired(N, 10000),
+    [ok = throng:stop(S) || S <- Ss],
+    ok = throng:stop_engine(E).
+
+slices(L, K) ->
+    Size = (length(L) + K - 1) div K,
+    [lists:sublist(L, I, Size) || I <- lists:seq(1, length(L), Size)].
+
+wait_fired(N, Ms) when Ms > 0 ->
+    case counters:get(persistent_term:get(throng_t_ticker), 1) >= N of
+        true -> ok;
+        false -> timer:sleep(10), wait_fired(N, Ms - 10)
+    end;
+wait_fired(N, _) ->
+    ct:fail({fired, counters:get(persistent_term:get(throng_t_ticker), 1), expected_at_least, N}).
