@@ -81,7 +81,7 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                   Bad -> erlang:error(badarg, [{timeout, Bad}])
               end,
     Tag = make_ref(),
-    case retry(fun() -> throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
         {ok, Sid} ->
             %% The name belongs to the session before init/1 runs, so a
             %% session that stops at once frees it (gen_statem registers
@@ -105,7 +105,7 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                 %% As gen_statem: a start that times out is {error, timeout},
                 %% and the session is killed (no terminate/3); its init
                 %% outcome, if it comes, is not sent.
-                _ = retry(fun() -> throng_nif:session_kill(E, Sid, killed) end),
+                _ = throng_lib:retry(fun() -> throng_nif:session_kill(E, Sid, killed) end),
                 demonitor_flush(E, Sid, Tag),
                 receive {Tag, _} -> ok after 0 -> ok end,
                 {error, timeout}
@@ -137,7 +137,7 @@ call(S, Request, Timeout0) ->
     Timeout = call_timeout(Timeout0),
     get(?SELF) =:= Session andalso exit({calling_self, {throng, call, [S, Request, Timeout0]}}),
     Tag = make_ref(),
-    case retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
         ok ->
             receive
                 {Tag, Reply} ->
@@ -167,13 +167,13 @@ call_timeout(T) -> erlang:error(badarg, [T]).
 -spec cast(server_ref(), term()) -> ok | {error, queue_full}.
 cast(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(retry(fun() -> throng_nif:session_send(E, Sid, cast, Msg) end)).
+    accepted(throng_lib:retry(fun() -> throng_nif:session_send(E, Sid, cast, Msg) end)).
 
 %% @doc An `info' event: what `Pid ! Msg' is to a gen_statem.
 -spec send(server_ref(), term()) -> ok | {error, queue_full}.
 send(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(retry(fun() -> throng_nif:session_send(E, Sid, info, Msg) end)).
+    accepted(throng_lib:retry(fun() -> throng_nif:session_send(E, Sid, info, Msg) end)).
 
 accepted({error, queue_full} = Full) -> Full;
 accepted(_) -> ok.
@@ -197,7 +197,7 @@ reply(Replies) when is_list(Replies) ->
 send_request(Ref, Request) ->
     {throng, E, Sid} = S = ref(Ref),
     Tag = make_ref(),
-    _ = case retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
+    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
             ok -> ok;
             {error, Reason} -> erlang:self() ! {'DOWN', Tag, throng, S, Reason}
         end,
@@ -247,7 +247,7 @@ stop(S) ->
 stop(S, Reason, Timeout) when Timeout =:= infinity; is_integer(Timeout), Timeout >= 0 ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case retry(fun() -> throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of
         ok ->
             receive
                 {'DOWN', Tag, throng, _, Reason} ->
@@ -295,7 +295,7 @@ get_status(S) ->
 sys_call(S, Req, Fun) ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case retry(fun() -> throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) end) of
         ok ->
             receive
                 {Tag, Reply} ->
@@ -316,7 +316,7 @@ sys_call(S, Req, Fun) ->
 monitor(Ref) ->
     {throng, E, Sid} = S = ref(Ref),
     MRef = make_ref(),
-    case retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), MRef) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), MRef) end) of
         ok -> remember(MRef, E, Sid);
         {error, Reason} -> erlang:self() ! {'DOWN', MRef, throng, S, Reason}, MRef
     end.
@@ -438,15 +438,4 @@ default_engine() ->
     case persistent_term:get({throng, default_engine}, undefined) of
         undefined -> erlang:error({throng_not_started, "application:ensure_all_started(throng)"});
         E -> E
-    end.
-
-%% A NIF call that found the session's shard busy did nothing and says
-%% {error, busy} (a scheduler never waits for a shard): try again.
-retry(F) ->
-    case F() of
-        {error, busy} ->
-            erlang:yield(),
-            retry(F);
-        Result ->
-            Result
     end.

@@ -67,7 +67,7 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
                 %% As gen_statem's init_it/6: the starter gets {error, Reason},
                 %% the session exits with the exception's exit reason, and an
                 %% error report is logged.
-                _ = retry(fun() -> throng_nif:session_raise(E, Sid, init, raised(Class, Reason, Stack)) end),
+                _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, init, raised(Class, Reason, Stack)) end),
                 log_init_failure(E, Sid, Mod, {Class, Reason, Stack}),
                 {error, Reason}
         end,
@@ -90,7 +90,7 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
                     throw:_ -> terminated(E, Sid);
                     Class:R:Stack ->
                         throng_names:unregister(E, Sid),
-                        retry(fun() -> throng_nif:session_raise(E, Sid, terminate, raised(Class, R, Stack)) end)
+                        throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, terminate, raised(Class, R, Stack)) end)
                 end
         end,
     log_terminate(E, Sid, Report).
@@ -99,7 +99,7 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
 %% name is free when stop/1 returns (as a process's registered name).
 terminated(E, Sid) ->
     throng_names:unregister(E, Sid),
-    retry(fun() -> throng_nif:session_terminated(E, Sid) end).
+    throng_lib:retry(fun() -> throng_nif:session_terminated(E, Sid) end).
 
 state_callback(Mod, handle_event_function, Type, Content, State, Data) ->
     Mod:handle_event(Type, Content, State, Data);
@@ -107,7 +107,7 @@ state_callback(Mod, state_functions, Type, Content, State, Data) ->
     Mod:State(Type, Content, Data).
 
 init_result(E, Sid, Mod, Result) ->
-    case retry(fun() -> throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])) end) of
+    case throng_lib:retry(fun() -> throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])) end) of
         {error, {bad_return_from_init, _} = Bad} = Failed ->
             log_init_failure(E, Sid, Mod, {error, Bad, []}),
             Failed;
@@ -125,7 +125,7 @@ log_init_failure(E, Sid, Mod, {_, Reason, _} = Raised) ->
 
 
 resume(E, Sid, Result, State, Data) ->
-    _ = retry(fun() -> throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))) end),
+    _ = throng_lib:retry(fun() -> throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))) end),
     ok.
 
 %% A result that keeps the state (`next_state' to the state the callback
@@ -144,7 +144,7 @@ raise(E, Sid, Kind, Class, Reason, Stack) ->
     %% Remembered for the error report, which terminate's work item (sent
     %% to this same executor) logs with the exception's class and stack.
     put({?RAISED, Sid}, {Class, Reason, Stack}),
-    _ = retry(fun() -> throng_nif:session_raise(E, Sid, Kind, raised(Class, Reason, Stack)) end),
+    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, Kind, raised(Class, Reason, Stack)) end),
     ok.
 
 %% gen_statem's exit reasons: class error gives {Reason, Stack}.
@@ -236,15 +236,4 @@ report_reason(Sid, Reason) ->
             end;
         undefined ->
             {exit, Reason, []}
-    end.
-
-%% A NIF call that found the session's shard busy did nothing and says
-%% {error, busy} (a scheduler never waits for a shard): try again.
-retry(F) ->
-    case F() of
-        {error, busy} ->
-            erlang:yield(),
-            retry(F);
-        Result ->
-            Result
     end.
