@@ -175,15 +175,26 @@ callback_mode(Mod) ->
         Class:Reason -> {'EXIT', {Class, Reason}}
     end.
 
-targets(Result) when is_tuple(Result), tuple_size(Result) >= 2 ->
-    lists:flatmap(fun action_targets/1, tl(tuple_to_list(Result)));
-targets(_) ->
-    [].
+%% The modules a result's actions change to (only the actions position:
+%% state and data are never looked into).
+targets({next_state, _, _, A}) -> action_targets(A);
+targets({keep_state, _, A}) -> action_targets(A);
+targets({keep_state_and_data, A}) -> action_targets(A);
+targets({repeat_state, _, A}) -> action_targets(A);
+targets({repeat_state_and_data, A}) -> action_targets(A);
+targets({ok, _, _, A}) -> action_targets(A);
+targets(_) -> [].
 
-action_targets([H | T]) -> action_targets(H) ++ action_targets(T);
-action_targets({change_callback_module, M}) when is_atom(M) -> [M];
-action_targets({push_callback_module, M}) when is_atom(M) -> [M];
-action_targets(_) -> [].
+action_targets(Actions) when is_list(Actions) -> lists:flatmap(fun action_target/1, proper(Actions));
+action_targets(Action) -> action_target(Action).
+
+action_target({change_callback_module, M}) when is_atom(M) -> [M];
+action_target({push_callback_module, M}) when is_atom(M) -> [M];
+action_target(_) -> [].
+
+%% The elements of a possibly improper list.
+proper([H | T]) -> [H | proper(T)];
+proper(_) -> [].
 
 %% gen_statem logs an error report unless the reason is normal, shutdown
 %% or {shutdown, _}; the report has gen_statem's shape, so gen_statem's own
