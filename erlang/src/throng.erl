@@ -167,16 +167,26 @@ call_timeout(T) -> erlang:error(badarg, [T]).
 -spec cast(server_ref(), term()) -> ok | {error, queue_full}.
 cast(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(throng_lib:retry(fun() -> throng_nif:session_send(E, Sid, cast, Msg) end)).
+    accepted(send_event(E, Sid, cast, Msg)).
 
 %% @doc An `info' event: what `Pid ! Msg' is to a gen_statem.
 -spec send(server_ref(), term()) -> ok | {error, queue_full}.
 send(S, Msg) ->
     {throng, E, Sid} = ref(S),
-    accepted(throng_lib:retry(fun() -> throng_nif:session_send(E, Sid, info, Msg) end)).
+    accepted(send_event(E, Sid, info, Msg)).
 
 accepted({error, queue_full} = Full) -> Full;
 accepted(_) -> ok.
+
+%% The hot path of cast/2 and send/2: throng_lib:retry/1 without a fun.
+send_event(E, Sid, Kind, Msg) ->
+    case throng_nif:session_send(E, Sid, Kind, Msg) of
+        {error, busy} ->
+            erlang:yield(),
+            send_event(E, Sid, Kind, Msg);
+        Result ->
+            Result
+    end.
 
 %% @doc Replies to a caller: `Pid ! {Tag, Reply}', as `gen_statem:reply/2'.
 -spec reply(from(), term()) -> ok.
@@ -427,7 +437,10 @@ stop_engine(E) ->
         error -> {error, not_found}
     end.
 
-%% @doc Engine-wide figures: `#{sessions, queued_events, timers, table_bytes}'.
+%% @doc Engine-wide figures: `#{sessions, queued_events, timers,
+%% table_bytes, executor_queue}': live sessions, events waiting in
+%% sessions' queues, time-outs held, bytes of the session tables and timer
+%% wheels, and callbacks waiting for an executor.
 -spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
 engine_stats(E) ->
     throng_nif:engine_stats(E).

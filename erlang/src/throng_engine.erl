@@ -48,7 +48,7 @@ init(Opts) ->
     case throng_nif:engine_new(Limits, erlang:monotonic_time(nanosecond)) of
         {ok, E} ->
             N = maps:get(executors, Opts, 2 * erlang:system_info(schedulers_online)),
-            Execs = list_to_tuple([spawn_executor() || _ <- lists:seq(1, N)]),
+            Execs = list_to_tuple([spawn_executor(E, I) || I <- lists:seq(1, N)]),
             ok = throng_nif:engine_set_executors(E, tuple_to_list(Execs)),
             persistent_term:put({?MODULE, E}, self()),
             maps:get(default, Opts, false) andalso persistent_term:put({throng, default_engine}, E),
@@ -57,8 +57,9 @@ init(Opts) ->
             {stop, Reason}
     end.
 
-spawn_executor() ->
-    {ok, Pid} = throng_executor:start_link(),
+%% The executor serving the engine's `I'th work queue.
+spawn_executor(E, I) ->
+    {ok, Pid} = throng_executor:start_link(E, I - 1),
     Pid.
 
 %% @private
@@ -84,7 +85,7 @@ handle_info({'EXIT', Pid, Reason}, #st{engine = E, executors = Execs} = St) ->
         0 ->
             {stop, Reason, St};
         I ->
-            Execs1 = setelement(I, Execs, spawn_executor()),
+            Execs1 = setelement(I, Execs, spawn_executor(E, I)),
             ok = throng_nif:engine_set_executors(E, tuple_to_list(Execs1)),
             {noreply, St#st{executors = Execs1}}
     end;

@@ -1,60 +1,99 @@
 %%% @doc An executor: runs callback-module callbacks for an engine.
 %%%
-%%% The engine sends `{'$throng_work', Engine, Sid, Work}'; the executor
-%%% calls the callback the way `gen_statem' does (a `throw' is a return; an
-%%% exception of class `error' becomes the exit reason `{Reason, Stack}', of
-%%% class `exit' the reason itself) and hands the result back through the
-%%% NIF, which applies gen_statem's rules and sends the session's next work
-%%% item, if any. A session has at most one callback running at a time, and
-%%% all of its work goes to the same executor.
+%%% Each executor serves one of the engine's work queues: when work arrives
+%%% in its empty queue the engine sends it `'$throng_ring'', and it takes
+%%% items `{Sid, Work}' in batches until the queue is empty. It calls each
+%%% callback the way `gen_statem' does (a `throw' is a return; an exception
+%%% of class `error' becomes the exit reason `{Reason, Stack}', of class
+%%% `exit' the reason itself). The results of a batch's state callbacks go
+%%% back in one NIF call (`throng_nif:executor_done/4'), which applies
+%%% gen_statem's rules to each, queues the sessions' next callbacks and
+%%% hands out the next batch; `init/1', `terminate/3' and exceptions are
+%%% handed in as they happen. A session has at most one callback running at
+%%% a time, and all of its work goes to the same executor.
 %%%
 %%% While a callback runs, `throng:self()' is the session.
 %%%
 %%% Private to Throng.
 -module(throng_executor).
 
--export([start_link/0, init/1]).
+-export([start_link/2, init/3]).
 
 -include_lib("kernel/include/logger.hrl").
 
 -define(SELF, '$throng_self').
 -define(RAISED, '$throng_raised').
+%% Items per take: enough to make the ring and the NIF call cheap per
+%% item, few enough that one take decodes in well under a millisecond.
+-define(BATCH, 64).
 
-%% @doc Starts an executor linked to the caller (the engine's owner).
--spec start_link() -> {ok, pid()}.
-start_link() ->
-    proc_lib:start_link(?MODULE, init, [self()]).
+%% @doc Starts the executor of engine `E''s work queue `Ix' (0-based),
+%% linked to the caller (the engine's owner).
+-spec start_link(throng_nif:engine(), non_neg_integer()) -> {ok, pid()}.
+start_link(E, Ix) ->
+    proc_lib:start_link(?MODULE, init, [self(), E, Ix]).
 
 %% @private
--spec init(pid()) -> no_return().
-init(Parent) ->
+-spec init(pid(), throng_nif:engine(), non_neg_integer()) -> no_return().
+init(Parent, E, Ix) ->
     proc_lib:init_ack(Parent, {ok, self()}),
-    loop().
+    loop(E, Ix).
 
--spec loop() -> no_return().
-loop() ->
+-spec loop(throng_nif:engine(), non_neg_integer()) -> no_return().
+loop(E, Ix) ->
     receive
-        {'$throng_work', E, Sid, Work} ->
-            put(?SELF, {throng, E, Sid}),
-            run(E, Sid, Work),
-            erase(?SELF),
-            loop();
+        '$throng_ring' ->
+            drain(E, Ix),
+            loop(E, Ix);
         _Stray ->
-            loop()
+            loop(E, Ix)
     end.
+
+drain(E, Ix) ->
+    batch(E, Ix, throng_nif:executor_take(E, Ix, ?BATCH)).
+
+%% Runs a batch; the state callbacks' results go back in one NIF call,
+%% which hands out the next batch.
+batch(_E, _Ix, []) ->
+    ok;
+batch(E, Ix, Items) ->
+    Results = run_all(E, Items, []),
+    batch(E, Ix, done(E, Ix, Results)).
+
+done(E, Ix, Results) ->
+    case throng_nif:executor_done(E, Ix, Results, ?BATCH) of
+        {ok, Items} ->
+            Items;
+        {busy, Rest} ->
+            erlang:yield(),
+            done(E, Ix, Rest)
+    end.
+
+%% Runs each item; the results of state callbacks that returned are kept
+%% (in order) for executor_done/4, everything else is handed in at once.
+run_all(E, [{Sid, Work} | Items], Acc) ->
+    put(?SELF, {throng, E, Sid}),
+    R = run(E, Sid, Work),
+    erase(?SELF),
+    case R of
+        ok -> run_all(E, Items, Acc);
+        Result -> run_all(E, Items, [Result | Acc])
+    end;
+run_all(_E, [], Acc) ->
+    lists:reverse(Acc).
 
 run(E, Sid, {event, Mod, Mode, Type, Content, State, Data}) ->
     try state_callback(Mod, Mode, Type, Content, State, Data) of
-        Result -> resume(E, Sid, Result, State, Data)
+        Result -> result(Sid, Result, State, Data)
     catch
-        throw:Result -> resume(E, Sid, Result, State, Data);
+        throw:Result -> result(Sid, Result, State, Data);
         Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
     end;
 run(E, Sid, {enter, Mod, Mode, Old, State, Data}) ->
     try state_callback(Mod, Mode, enter, Old, State, Data) of
-        Result -> resume(E, Sid, Result, State, Data)
+        Result -> result(Sid, Result, State, Data)
     catch
-        throw:Result -> resume(E, Sid, Result, State, Data);
+        throw:Result -> result(Sid, Result, State, Data);
         Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
     end;
 run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
@@ -124,9 +163,9 @@ log_init_failure(E, Sid, Mod, {_, Reason, _} = Raised) ->
     Reason.
 
 
-resume(E, Sid, Result, State, Data) ->
-    _ = throng_lib:retry(fun() -> throng_nif:session_resume(E, Sid, same(Result, State, Data), modes(targets(Result))) end),
-    ok.
+%% What executor_done/4 takes for a state callback's result.
+result(Sid, Result, State, Data) ->
+    {Sid, same(Result, State, Data), modes(targets(Result))}.
 
 %% A result that keeps the state (`next_state' to the state the callback
 %% was called in is keep_state, by gen_statem's rules) or the data is handed

@@ -9,8 +9,9 @@
 -module(throng_nif).
 
 -export([core_version/0]).
--export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1]).
--export([session_start/6, session_init_result/4, session_resume/4, session_raise/4,
+-export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,
+         executor_done/4]).
+-export([session_start/6, session_init_result/4, session_raise/4,
          session_terminated/2, session_send/4, session_call/5, session_system/5,
          session_monitor/4, session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
 
@@ -42,6 +43,20 @@ engine_new(_Opts, _NowNs) -> erlang:nif_error(nif_not_loaded).
 -spec engine_set_executors(engine(), [pid()]) -> ok.
 engine_set_executors(_E, _Pids) -> erlang:nif_error(nif_not_loaded).
 
+%% @doc Up to `Max' work items of executor `Ix' (0-based), oldest first, as
+%% `{Sid, Work}'; `[]' when none wait, after which the next item sends the
+%% executor `'$throng_ring''.
+-spec executor_take(engine(), non_neg_integer(), pos_integer()) -> [{sid(), tuple()}].
+executor_take(_E, _Ix, _Max) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc The state callbacks of a batch returned: `{Sid, Result, Modes}'
+%% each (`Modes' as for `session_init_result/4'), applied in order; then the next
+%% batch, as `executor_take/3'. `{busy, Rest}': the results from the first
+%% one whose shard was busy on were not applied.
+-spec executor_done(engine(), non_neg_integer(), [{sid(), term(), [{module(), term()}]}], pos_integer()) ->
+          {ok, [{sid(), tuple()}]} | {busy, [{sid(), term(), [{module(), term()}]}]}.
+executor_done(_E, _Ix, _Results, _Max) -> erlang:nif_error(nif_not_loaded).
+
 %% @doc Stops the engine's thread.
 -spec engine_stop(engine()) -> ok.
 engine_stop(_E) -> erlang:nif_error(nif_not_loaded).
@@ -61,10 +76,6 @@ session_start(_E, _Module, _Args, _Pid, _Tag, _Owner) -> erlang:nif_error(nif_no
 -spec session_init_result(engine(), sid(), term(), [{module(), term()}]) ->
           {ok, term()} | ignore | {error, term()} | gone.
 session_init_result(_E, _Sid, _Result, _Modes) -> erlang:nif_error(nif_not_loaded).
-
-%% @doc A state callback returned `Result'.
--spec session_resume(engine(), sid(), term(), [{module(), term()}]) -> ok | error().
-session_resume(_E, _Sid, _Result, _Modes) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A callback raised; `Reason' is the exit reason as gen_statem shapes it.
 -spec session_raise(engine(), sid(), init | callback | terminate, term()) -> term().

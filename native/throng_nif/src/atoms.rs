@@ -12,11 +12,11 @@ rustler::atoms! {
     bad_state_enter_return_from_state_function, bad_action_from_state_function,
     bad_state_enter_action_from_state_function, bad_reply_action_from_state_function,
     init, event, terminate,
-    throng_work = "$throng_work",
+    throng_ring = "$throng_ring",
     down = "DOWN",
     stopped,
     state, data, queue_len, postponed_len, timeouts, modules, callback_mode, suspended, busy,
     reason, current, queue, postponed, get_state, get_status, suspend, resume, sync,
-    sessions, queued_events, timers, table_bytes, live,
+    sessions, queued_events, timers, table_bytes, executor_queue, live,
     true_ = "true", false_ = "false",
 }

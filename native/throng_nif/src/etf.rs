@@ -24,10 +24,12 @@ impl Etf {
     /// Decodes into `env`. The bytes were made by `encode`, so their atoms
     /// exist; a failure (never expected) gives the atom `undefined`.
     pub fn decode<'a>(&self, env: Env<'a>) -> Term<'a> {
-        match env.binary_to_term(&self.0) {
-            Some((t, _)) => t,
-            None => rustler::types::atom::undefined().to_term(env),
-        }
+        decode_bytes(env, &self.0)
+    }
+
+    /// The encoding.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 
     /// A term built by hand: `{Atom, <<Text/utf8>>}` (for reasons made
@@ -44,6 +46,15 @@ impl Etf {
     /// Bytes already in the External Term Format.
     pub fn from_bytes(bytes: Vec<u8>) -> Etf {
         Etf(bytes.into_boxed_slice())
+    }
+}
+
+/// Decodes bytes made by [`Etf::encode`] into `env` (a failure, never
+/// expected, gives the atom `undefined`).
+pub fn decode_bytes<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
+    match env.binary_to_term(bytes) {
+        Some((t, _)) => t,
+        None => rustler::types::atom::undefined().to_term(env),
     }
 }
 

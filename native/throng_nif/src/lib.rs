@@ -31,6 +31,7 @@ mod beam;
 mod etf;
 mod out;
 mod parse;
+mod queue;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -47,6 +48,7 @@ use throng_core::{
 use crate::beam::{Beam, BeamFrom, InitArgs};
 use crate::etf::Etf;
 use crate::out::{reason_term, Form, Out, Target};
+use crate::queue::{Item, Queue, Ring};
 
 /// Version of the engine this library was built from: `throng_core`'s crate
 /// version, as a binary.
@@ -66,7 +68,8 @@ struct Signal {
 /// An engine: the core engine, its executors, its thread.
 pub struct EngineRes {
     engine: Engine<Beam>,
-    executors: RwLock<Vec<LocalPid>>,
+    /// One work queue per executor (see [`queue`]).
+    executors: RwLock<Vec<Queue>>,
     signal: Mutex<Signal>,
     cond: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -98,10 +101,21 @@ impl Resource for EngineRes {
 }
 
 impl EngineRes {
-    /// The executor that runs callbacks for `session`.
-    pub fn executor_for(&self, session: SessionId) -> Option<LocalPid> {
+    /// Queues a callback for the executor of `session` (always the same
+    /// one, so a session's callbacks run in order, one at a time).
+    pub fn push_work(&self, session: SessionId, item: Item) -> Ring {
         let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
-        (!ex.is_empty()).then(|| ex[session.slot() as usize % ex.len()])
+        if ex.is_empty() {
+            // No executors yet (never the case once throng_engine:init/1
+            // has returned): the work is dropped.
+            return Ring(None);
+        }
+        ex[session.slot() as usize % ex.len()].push(item)
+    }
+
+    /// Peeks at the raw result kept for a session's terminate reason.
+    fn raw_result(&self, id: u64) -> Option<Etf> {
+        self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
     /// Keeps the raw result a stopping session's reason quotes.
@@ -270,11 +284,86 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
     Ok((atoms::ok(), res).encode(env))
 }
 
-/// `engine_set_executors(E, Pids)`.
+/// `engine_set_executors(E, Pids)`: the executor processes, the `N`th
+/// serving queue `N`. Set once with the pool; afterwards only a
+/// replacement of one executor by another (same count) is accepted: the
+/// new one takes over the queue and is rung if work waits.
 #[rustler::nif]
-fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> Atom {
-    *engine.executors.write().unwrap_or_else(|p| p.into_inner()) = pids;
-    atoms::ok()
+fn engine_set_executors<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> NifResult<Atom> {
+    let mut ex = engine.executors.write().unwrap_or_else(|p| p.into_inner());
+    if ex.is_empty() {
+        *ex = pids.into_iter().map(Queue::new).collect();
+        return Ok(atoms::ok());
+    }
+    if ex.len() != pids.len() {
+        return Err(rustler::Error::BadArg);
+    }
+    for (q, pid) in ex.iter().zip(pids) {
+        if let Ring(Some(pid)) = q.replace_pid(pid) {
+            let _ = env.send(&pid, atoms::throng_ring().encode(env));
+        }
+    }
+    Ok(atoms::ok())
+}
+
+/// Most items one `executor_take` returns.
+const MAX_TAKE: usize = 1024;
+
+/// `executor_take(E, Ix, Max)`: up to `Max` work items `{Sid, Work}` of
+/// executor `Ix` (0-based), oldest first; `[]` when none wait, after which
+/// the next item rings the executor with `'$throng_ring'`.
+#[rustler::nif]
+fn executor_take<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, ix: usize, max: usize) -> NifResult<Term<'a>> {
+    take(env, &engine, ix, max)
+}
+
+fn take<'a>(env: Env<'a>, engine: &ResourceArc<EngineRes>, ix: usize, max: usize) -> NifResult<Term<'a>> {
+    let items = {
+        let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
+        let q = ex.get(ix).ok_or(rustler::Error::BadArg)?;
+        q.take(max.clamp(1, MAX_TAKE))
+    };
+    let terms: Vec<Term<'a>> = items.iter().map(|i| i.term(env, |id| engine.raw_result(id))).collect();
+    Ok(terms.encode(env))
+}
+
+/// One state callback's result for `executor_done`: `{Sid, Result, Modes}`.
+type Done<'a> = (u64, Term<'a>, Vec<(Atom, Term<'a>)>);
+
+/// `executor_done(E, Ix, Results, Max)`: the state callbacks of a batch
+/// returned; `Results` are `{Sid, Result, Modes}` as for
+/// the executor reads them, applied in order. Then takes the next batch as
+/// `executor_take/3` does: `{ok, Items}`. When a session's shard is busy,
+/// the results from that one on are handed back, not applied:
+/// `{busy, Rest}` (call again after `erlang:yield()`).
+#[rustler::nif]
+fn executor_done<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    ix: usize,
+    results: Term<'a>,
+    max: usize,
+) -> NifResult<Term<'a>> {
+    on_scheduler();
+    // All or nothing for bad input: decode the whole batch first.
+    let batch: Vec<Done<'a>> = results.decode()?;
+    if batch.len() > MAX_TAKE {
+        return Err(rustler::Error::BadArg);
+    }
+    let mut out = Out::nif(env, &engine);
+    for (n, (id, result, modes)) in batch.into_iter().enumerate() {
+        for (module, mode) in modes {
+            engine.engine.machine().set_mode(module, parse::callback_mode(mode));
+        }
+        out.raw_result = Some(result);
+        // A session that no longer waits (killed meanwhile) is skipped, as
+        // its executor has nothing more to do for it.
+        if let Err(Error::Busy) = engine.engine.resume(sid(id), parse::callback_result(result), &mut out) {
+            let rest: Vec<Term<'a>> = results.decode::<Vec<Term<'a>>>()?.split_off(n);
+            return Ok((atoms::busy(), rest).encode(env));
+        }
+    }
+    Ok((atoms::ok(), take(env, &engine, ix, max)?).encode(env))
 }
 
 /// `engine_stop(E)`: every session ends at once with reason `shutdown`
@@ -295,15 +384,19 @@ fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
     atoms::ok()
 }
 
-/// `engine_stats(E)`: `#{sessions, queued_events, timers, table_bytes}`.
+/// `engine_stats(E)`: `#{sessions, queued_events, timers, table_bytes,
+/// executor_queue}` (`executor_queue`: callbacks waiting for an executor).
 #[rustler::nif(schedule = "DirtyCpu")]
 fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<Term<'a>> {
     let st = engine.engine.stats();
+    let executor_queue: usize =
+        engine.executors.read().unwrap_or_else(|p| p.into_inner()).iter().map(|q| q.len()).sum();
     let pairs = [
         (atoms::sessions().encode(env), st.sessions.encode(env)),
         (atoms::queued_events().encode(env), st.queued_events.encode(env)),
         (atoms::timers().encode(env), st.timers.encode(env)),
         (atoms::table_bytes().encode(env), st.table_bytes.encode(env)),
+        (atoms::executor_queue().encode(env), executor_queue.encode(env)),
     ];
     Term::map_from_pairs(env, &pairs)
 }
@@ -415,27 +508,10 @@ fn session_init_result<'a>(
     }
 }
 
-/// `session_resume(E, Sid, Result, Modes)`: a state callback returned.
-#[rustler::nif]
-fn session_resume<'a>(
-    env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
-    id: u64,
-    result: Term<'a>,
-    modes: Term<'a>,
-) -> NifResult<Term<'a>> {
-    on_scheduler();
-    record_modes(&engine, modes)?;
-    let mut out = Out::nif(env, &engine);
-    out.raw_result = Some(result);
-    let r = engine.engine.resume(sid(id), parse::callback_result(result), &mut out);
-    Ok(ok_or_error(env, r))
-}
-
 /// `session_raise(E, Sid, Kind, {Reason, ExitReason})`: a callback raised;
 /// `terminate/3` gets `Reason`, the session exits with `ExitReason` (as
 /// gen_statem shapes it: `{Reason, Stack}` for class error). Returns what the matching
-/// `session_init_result` / `session_resume` / `session_terminated` would.
+/// `session_init_result` / `executor_done` / `session_terminated` would.
 #[rustler::nif]
 fn session_raise<'a>(
     env: Env<'a>,

@@ -16,6 +16,7 @@ use throng_core::{
 use crate::atoms;
 use crate::beam::{Beam, BeamFrom, Work};
 use crate::etf::Etf;
+use crate::queue::{Item, Ring};
 use crate::EngineRes;
 
 /// Where messages are built and sent from.
@@ -57,6 +58,15 @@ impl<'a, 'r> Out<'a, 'r> {
             Target::Owned(owned) => {
                 let _ = owned.send_and_clear(pid, |env| build(env, None, engine));
             }
+        }
+    }
+}
+
+impl Out<'_, '_> {
+    /// Tells an idle executor that work waits: `'$throng_ring'`.
+    fn ring(&mut self, ring: Ring) {
+        if let Ring(Some(pid)) = ring {
+            self.send(&pid, |env, _, _| atoms::throng_ring().encode(env));
         }
     }
 }
@@ -227,7 +237,7 @@ fn result_term<'e>(env: Env<'e>, r: &CallbackResult<Beam>) -> Term<'e> {
     }
 }
 
-fn mode_term<'e>(env: Env<'e>, f: CallbackFunction) -> Term<'e> {
+pub(crate) fn mode_term<'e>(env: Env<'e>, f: CallbackFunction) -> Term<'e> {
     match f {
         CallbackFunction::StateFunctions => atoms::state_functions().encode(env),
         CallbackFunction::HandleEventFunction => atoms::handle_event_function().encode(env),
@@ -278,7 +288,7 @@ fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term
     Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
 }
 
-fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
+pub(crate) fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
     let a = |x: rustler::Atom| x.encode(env);
     match w {
         Work::Init { module, args, from } => {
@@ -347,57 +357,21 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
-        let Some(pid) = self.engine.executor_for(session) else { return };
-        self.send(&pid, |env, _, engine| {
-            let work = match call {
-                Invocation::Event { module, mode, event, state, data } => make_tuple(
-                    env,
-                    &[
-                        atoms::event().encode(env),
-                        module.encode(env),
-                        mode_term(env, mode.function),
-                        event_type_term(env, &event.kind),
-                        event.content.decode(env),
-                        state.decode(env),
-                        data.decode(env),
-                    ],
-                ),
-                Invocation::Enter { module, mode, old_state, state, data } => make_tuple(
-                    env,
-                    &[
-                        atoms::enter().encode(env),
-                        module.encode(env),
-                        mode_term(env, mode.function),
-                        old_state.decode(env),
-                        state.decode(env),
-                        data.decode(env),
-                    ],
-                ),
-            };
-            make_tuple(env, &[atoms::throng_work().encode(env), engine.encode(env), session.to_u64().encode(env), work])
-        });
+        let ring = self.engine.push_work(session, Item::invocation(session.to_u64(), call));
+        self.ring(ring);
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
         if let (Work::Terminate { reason: ExitReason::BadStateEnterReturnFromStateFunction(_), .. }, Some(raw)) =
             (&work, self.raw_result)
         {
-            // The DOWN notices go out when terminate/3 has run, in another
-            // NIF call: keep the result as the callback returned it.
+            // The terminate work item and the DOWN notices are made later,
+            // in other NIF calls: keep the result as the callback returned
+            // it.
             self.engine.keep_raw_result(session, Etf::encode(raw));
         }
-        let Some(pid) = self.engine.executor_for(session) else { return };
-        self.send(&pid, |env, raw, engine| {
-            make_tuple(
-                env,
-                &[
-                    atoms::throng_work().encode(env),
-                    engine.encode(env),
-                    session.to_u64().encode(env),
-                    work_term(env, &work, raw),
-                ],
-            )
-        });
+        let ring = self.engine.push_work(session, Item::work(session.to_u64(), work));
+        self.ring(ring);
     }
 
     fn armed(&mut self, deadline_ms: i64) {
