@@ -85,8 +85,9 @@ defmodule Throng.StateMachine do
       (default `:handle_event_function`);
     * `c:init/1`: `{state, data}` gives `{:ok, state, data}`;
     * `c:terminate/3`: returns `:ok`;
-    * `c:code_change/4`: returns `:undefined`, which fails a code change:
-      write your own if you need one;
+    * `c:code_change/4`: returns `:undefined`, which fails a code change
+      (`change_code/4` returns `{:error, :undefined}`): write your own if you
+      need one;
     * in the `:handle_event_function` mode, a `c:handle_event/4` that stops
       the session with reason `:bad_event`. Its clause goes away once you
       define `handle_event/4` yourself; call `super/4` from a last clause to
@@ -222,6 +223,7 @@ defmodule Throng.StateMachine do
   | `Process.monitor(pid)` in a callback | `monitor_process/1` |
   | `Process.monitor(pid)` of the machine | `monitor/1`: `{:DOWN, ref, :throng, session, reason}` |
   | `:sys.get_state/1`, `:sys.get_status/1`, `:sys.suspend/1`, `:sys.resume/1` | `get_state/1`, `get_status/1`, `suspend/1`, `resume/1` |
+  | `:sys.change_code/4`, `:sys.replace_state/2` | `change_code/4`, `replace_state/2` |
   | the link to the starter | the starter *owns* a session made with `start_link/3`: it stops, with reason `:shutdown`, when the owner exits |
 
   plus `sync/1`, which returns once the session has handled every event sent
@@ -265,9 +267,15 @@ defmodule Throng.StateMachine do
       then): every limit in Throng is explicit.
     * Exits name `:throng`, not `:gen_statem`:
       `{reason, {:throng, :call, [session, request, timeout]}}`.
-    * `c:code_change/4` and `c:format_status/2` are never called yet:
-      sessions have no code change, and `get_status/1` returns a map, not
-      `:sys`'s list.
+    * `get_status/1` returns a map, not `:sys`'s list; `c:format_status/1`
+      or `c:format_status/2` formats it as it formats `:sys`'s (see
+      `get_status/1`), and formats the error report of a session that
+      crashes, with `[]` as the process dictionary. `get_status/1`,
+      `change_code/4` and `replace_state/2` run these callbacks in the
+      caller.
+    * `change_code/4` suspends the session itself while `c:code_change/4`
+      runs (`:sys.change_code/4` requires a suspended process), and resumes
+      it unless it was suspended already.
 
   Throng's `docs/semantics.md` lists every difference from `:gen_statem`
   itself.
@@ -432,21 +440,39 @@ defmodule Throng.StateMachine do
 
   @doc """
   Changes the state and data when the module's code is upgraded; returns
-  `{:ok, new_state, new_data}` or a reason to fail.
+  `{:ok, new_state, new_data}` or a reason to fail. A thrown value counts as
+  the return value.
 
-  Part of the `:gen_statem` contract, so that a module runs on both; Throng
-  does not change the code of running sessions yet, so it is never called.
+  `change_code/4` calls it (`:sys.change_code/4` on a `:gen_statem`
+  process). After `{:ok, new_state, new_data}`, `callback_mode/0` is read
+  again. Any other return, or an exception, fails the code change and
+  leaves the state and data as they were.
   """
   @callback code_change(old_vsn :: term | {:down, term}, state, data, extra :: term) ::
               {:ok, state, data} | (reason :: term)
 
   @doc """
-  Formats the status of a `:gen_statem` process (`:sys.get_status/1`, crash
-  reports). Throng does not call it: `get_status/1` returns a map.
+  Formats the status (`get_status/1`, `:sys.get_status/1`) and the error
+  report of a session that crashes, to hide or shorten its state and data.
+  The map has the keys `:state`, `:data`, `:postponed`, `:timeouts`, `:log`
+  and, for the error report, `:reason` and `:queue`; return it with the
+  values changed (every key must stay). Called instead of
+  `c:format_status/2` when both are defined (OTP 25 and later).
+
+  `get_status/1` shows the returned `:state`, `:data` and `:timeouts`.
+  """
+  @callback format_status(status :: map) :: map
+
+  @doc """
+  The older form of `c:format_status/1`: `reason` is `:normal` for
+  `get_status/1` (the result is shown as `:status`, in place of `:state`
+  and `:data`) and `:terminate` for the error report (the result replaces
+  `{state, data}`). The process dictionary is `[]` for a session. A thrown
+  value counts as the return value.
   """
   @callback format_status(reason :: :normal | :terminate, pdict_state_and_data :: list) :: term
 
-  @optional_callbacks state_name: 3, handle_event: 4, format_status: 2
+  @optional_callbacks state_name: 3, handle_event: 4, format_status: 1, format_status: 2
 
   @use_options [:callback_mode]
 
@@ -924,6 +950,12 @@ defmodule Throng.StateMachine do
   `:queue_len`, `:postponed_len`, `:timeouts` (a list of `{type, content}`),
   `:modules` (the callback module stack), `:callback_mode` and `:suspended`.
 
+  As `:sys.get_status/1`, it shows what the callback module's
+  `c:format_status/1` makes of the state, data and time-outs; with
+  `c:format_status/2` instead, the key `:status` holds what it returns, in
+  place of `:state` and `:data`. If the callback fails, `:data` is the
+  string `:gen_statem` shows (`"Module:format_status/1 crashed"`, ...).
+
   ## Examples
 
       iex> {:ok, switch} = Throng.StateMachine.start_link(Switch, {:off, 0})
@@ -934,6 +966,53 @@ defmodule Throng.StateMachine do
   @spec get_status(server_ref) :: %{atom => term}
   def get_status(server) do
     with_ref(server, &:throng.get_status/1)
+  end
+
+  @doc """
+  Calls the callback module's `c:code_change/4` with the session's state
+  and data, as `:sys.change_code/4` does for a suspended process, and
+  returns `:ok` once the session has the new state and data (and the
+  callback mode read again), or `{:error, reason}`: `reason` is what
+  `c:code_change/4` returned, or `{:EXIT, reason}` for an exception. The
+  session is left unchanged on an error.
+
+  The session is suspended while `c:code_change/4` runs (in the caller),
+  so no event is handled in between; it is resumed after, unless it was
+  suspended before. As `:gen_statem`, the session's current callback
+  module is called, whatever `module` says.
+
+  ## Examples
+
+      iex> {:ok, switch} = Throng.StateMachine.start_link(Switch, {:off, 0})
+      iex> Throng.StateMachine.change_code(switch, Switch, "1", :extra)
+      {:error, :undefined}
+  """
+  @spec change_code(server_ref, module, term, term) :: :ok | {:error, term}
+  def change_code(server, module, old_vsn, extra) do
+    with_ref(server, &:throng.change_code(&1, module, old_vsn, extra))
+  end
+
+  @doc """
+  Replaces the session's `{state, data}` with what `fun` returns for them,
+  and returns it, as `:sys.replace_state/2`. This is not a state change:
+  no state enter call, and postponed events stay postponed.
+
+  `fun` runs in the caller, with the session suspended. If it raises, the
+  session is left unchanged and this raises an `ErlangError` with
+  `{:callback_failed, {:gen_statem, :system_replace_state}, {kind, reason}}`,
+  as `:sys.replace_state/2` does.
+
+  ## Examples
+
+      iex> {:ok, switch} = Throng.StateMachine.start_link(Switch, {:off, 0})
+      iex> Throng.StateMachine.replace_state(switch, fn {state, count} -> {state, count + 10} end)
+      {:off, 10}
+      iex> Throng.StateMachine.call(switch, :get_count)
+      10
+  """
+  @spec replace_state(server_ref, ({state, data} -> {state, data})) :: {state, data}
+  def replace_state(server, fun) when is_function(fun, 1) do
+    with_ref(server, &:throng.replace_state(&1, fun))
   end
 
   ## Monitors

@@ -21,6 +21,7 @@
 -export([call/2, call/3, cast/2, send/2, reply/1, reply/2]).
 -export([send_request/2, wait_response/2, receive_response/2, check_response/2]).
 -export([stop/1, stop/3, sync/1, suspend/1, resume/1, get_state/1, get_status/1]).
+-export([change_code/4, replace_state/2]).
 -export([monitor/1, demonitor/1, self/0, whereis/1, whereis/2]).
 -export([start_timer/2, cancel_timer/1, monitor_process/1]).
 -export([start_engine/1, stop_engine/1, engine_stats/1, default_engine/0]).
@@ -297,12 +298,51 @@ get_state(S) ->
 
 %% @doc The status: `#{state, data, queue_len, postponed_len, timeouts,
 %% modules, callback_mode, suspended}'; `timeouts' lists `{Type, Msg}' as
-%% `sys:get_status/1' does.
+%% `sys:get_status/1' does. The callback module's `format_status/1' or
+%% `format_status/2' formats it as it formats `sys:get_status/1' (see
+%% `throng_status'; it runs in the caller): with `format_status/1' its
+%% `state', `data' and `timeouts' are shown; with `format_status/2',
+%% `status => Result' (what `sys:get_status/1' shows of the state and
+%% data) takes the place of `state' and `data'.
 -spec get_status(server_ref()) -> #{atom() => term()}.
 get_status(S) ->
-    sys_call(S, get_status, get_status).
+    throng_status:status(sys_call(S, get_status, get_status)).
+
+%% @doc As `sys:change_code/4': the session's callback module (the head of
+%% its module stack, whatever `Module' says, as gen_statem does) has
+%% `code_change(OldVsn, State, Data, Extra)' called, in the caller, and its
+%% `callback_mode()' read again; on `{ok, NewState, NewData}' the session
+%% takes them (not a state change: no enter call, postponed events stay
+%% postponed) and this returns `ok'. Any other return `R' gives `{error,
+%% R}', an exception ``{error, {'EXIT', Reason}}'' (`{Reason, Stack}' for
+%% class error, as `catch' makes it); the session is then unchanged. The
+%% session is suspended meanwhile, unless it already is (`sys' requires a
+%% suspended process), so no event is handled in between; it stays
+%% suspended if it was.
+-spec change_code(server_ref(), module(), term(), term()) -> ok | {error, term()}.
+change_code(S, Module, OldVsn, Extra) ->
+    throng_status:change_code(system(S, change_code, [S, Module, OldVsn, Extra]), OldVsn, Extra).
+
+%% @doc As `sys:replace_state/2': `{State, Data}' becomes
+%% `StateFun({State, Data})', which is returned (not a state change).
+%% `StateFun' runs in the caller, with the session suspended. When it
+%% raises, the session is unchanged and this raises `error({callback_failed,
+%% {gen_statem, system_replace_state}, {Class, Reason}})' as `sys' does;
+%% so it does when `StateFun' returns anything but a pair.
+-spec replace_state(server_ref(), fun(({term(), term()}) -> {term(), term()})) -> {term(), term()}.
+replace_state(S, StateFun) when is_function(StateFun, 1) ->
+    throng_status:replace_state(system(S, replace_state, [S, StateFun]), StateFun).
+
+%% The system requests of a function made of several: each exits as that
+%% function.
+system(S, Fun, Args) ->
+    Session = ref(S),
+    fun(Req) -> sys_call(Session, Req, Fun, Args) end.
 
 sys_call(S, Req, Fun) ->
+    sys_call(S, Req, Fun, [S]).
+
+sys_call(S, Req, Fun, Args) ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
     case throng_lib:retry(fun() -> throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) end) of
@@ -312,10 +352,10 @@ sys_call(S, Req, Fun) ->
                     demonitor_flush(E, Sid, Tag),
                     Reply;
                 {'DOWN', Tag, throng, _, Reason} ->
-                    exit({Reason, {throng, Fun, [S]}})
+                    exit({Reason, {throng, Fun, Args}})
             end;
         {error, Reason} ->
-            exit({Reason, {throng, Fun, [S]}})
+            exit({Reason, {throng, Fun, Args}})
     end.
 
 %%% ------------------------------------------------------------------ monitors

@@ -246,7 +246,8 @@ log_terminate(E, Sid, #{reason := Reason} = Report) ->
         _ ->
             #{state := State, data := Data, queue := Q, postponed := P, timeouts := T,
               modules := Modules, callback_mode := [Mode | Enter]} = Report,
-            ?LOG_ERROR(#{label => {gen_statem, terminate},
+            ?LOG_ERROR(throng_status:report(
+                       #{label => {gen_statem, terminate},
                          name => {throng, E, Sid},
                          queue => Q,
                          postponed => P,
@@ -257,7 +258,7 @@ log_terminate(E, Sid, #{reason := Reason} = Report) ->
                          timeouts => {length(T), T},
                          log => [],
                          reason => report_reason(Sid, Reason),
-                         client_info => undefined},
+                         client_info => undefined}),
                        #{domain => [otp], report_cb => fun gen_statem:format_log/2,
                          error_logger => #{tag => error}})
     end;

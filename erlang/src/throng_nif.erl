@@ -96,7 +96,9 @@ session_call(_E, _Sid, _Pid, _Tag, _Req) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A system request answered with `{Tag, Reply}'; `Pid' monitors the
 %% session with `Tag' meanwhile.
--spec session_system(engine(), sid(), get_state | get_status | suspend | resume | sync | {stop, term()},
+-spec session_system(engine(), sid(), get_state | get_status | suspend | resume | sync | {stop, term()}
+                                      | {replace_state, term(), term()}
+                                      | {replace_state, term(), term(), term()},
                      pid(), term()) -> ok | error().
 session_system(_E, _Sid, _Req, _Pid, _Tag) -> erlang:nif_error(nif_not_loaded).
 

@@ -92,6 +92,22 @@ pub enum SystemRequest<M: Machine> {
     /// `gen_statem:stop/3`: terminate with the reason (`None`: `normal`);
     /// the requester gets [`SystemReply::Stopped`].
     Stop(Option<M::Reason>, Option<M::From>),
+    /// `sys:replace_state`, and the end of `sys:change_code`: the state and
+    /// data become these, and with a `mode` the callback mode of the head
+    /// module too (gen_statem re-reads `callback_mode()` after
+    /// `code_change/4`). Not a state change: no enter call, postponed
+    /// events stay postponed, time-outs keep running. Answered with
+    /// [`SystemReply::Ok`].
+    ReplaceState {
+        /// The requester.
+        from: M::From,
+        /// The new state.
+        state: M::State,
+        /// The new data.
+        data: M::Data,
+        /// The new callback mode, if it is to be replaced.
+        mode: Option<CallbackMode>,
+    },
 }
 
 /// Engine-wide figures.
@@ -973,6 +989,16 @@ impl<M: Machine> Shard<M> {
                     out.system_reply(f, SystemReply::Ok);
                 }
             }
+            SystemRequest::ReplaceState { from, state, data, mode } => {
+                let s = self.sess(local);
+                s.state = state;
+                s.data = data;
+                if let Some(mode) = mode {
+                    let modules = s.params.modules.clone();
+                    s.params = Arc::new(Params { modules, mode });
+                }
+                out.system_reply(from, SystemReply::Ok);
+            }
             SystemRequest::Stop(reason, from) => {
                 let reason = reason.map_or(ExitReason::Normal, ExitReason::Reason);
                 let stopping = Stopping { reason, current: None, answered: false, requester: from };
@@ -1590,7 +1616,8 @@ fn notify_stopped<M: Machine>(
                 SystemRequest::GetState(from)
                 | SystemRequest::GetStatus(from)
                 | SystemRequest::Suspend(Some(from))
-                | SystemRequest::Resume(Some(from)),
+                | SystemRequest::Resume(Some(from))
+                | SystemRequest::ReplaceState { from, .. },
             ) => out.call_failed(id, from.clone(), reason),
             _ => {}
         }

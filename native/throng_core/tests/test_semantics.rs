@@ -2440,6 +2440,86 @@ fn suspended_session_queues_events_and_answers_system_requests() {
 }
 
 #[test]
+fn replace_state_is_not_a_state_change() {
+    // Engine (sys:replace_state, and the end of sys:change_code; §1.13):
+    // the state and data are replaced, in mailbox order; it is not a state
+    // change: no enter call, the postponed event stays postponed, the state
+    // time-out keeps running. With a mode the callback mode is replaced too
+    // (gen_statem re-reads it after code_change/4): the next state change
+    // makes an enter call.
+    let tr = both_modes(|d| {
+        let (mut h, id) = setup(d, HEF, "a", 0, vec![], |e| match (e.st(), e.ty, e.c()) {
+            (_, "cast", "arm") => keep(vec![st_timeout(50, "s")]),
+            ("a", "cast", "p") => keep(vec![Action::Postpone]),
+            ("b", "cast", "go") => next_state("c", e.data.clone(), vec![]),
+            _ => keep(vec![]),
+        });
+        h.cast(id, atom("arm"));
+        h.cast(id, atom("p"));
+        let req = SystemRequest::ReplaceState { from: 1, state: atom("b"), data: int(7), mode: Some(HEF_ENTER) };
+        h.system(id, req);
+        assert_eq!(h.state(id), (atom("b"), int(7)));
+        let st = h.status(id);
+        assert_eq!((st.postponed_len, st.mode, st.timeouts.len()), (1, HEF_ENTER, 1));
+        h.advance_stepwise(50);
+        h.cast(id, atom("go"));
+        // Without a mode, the mode stays.
+        h.system(id, SystemRequest::ReplaceState { from: 2, state: atom("d"), data: int(8), mode: None });
+        assert_eq!((h.state(id), h.status(id).mode), ((atom("d"), int(8)), HEF_ENTER));
+        h.all()
+    });
+    assert_eq!(
+        tr,
+        vec![
+            init_log("m"),
+            cast("a", "arm"),
+            cast("a", "p"),
+            system(1, "ok"),
+            t!("at", 50),
+            lg("b", "state_timeout", "s"),
+            cast("b", "go"),
+            enter("c", "b"),
+            cast("c", "p"),
+            system(2, "ok"),
+        ]
+    );
+}
+
+#[test]
+fn replace_state_waits_for_a_busy_callback() {
+    // Engine (sys:replace_state): a request that arrives while a callback
+    // runs is handled after its result, before the next event; its
+    // requester hears of a stop that comes first.
+    let (mut h, id) = setup(true, HEF, "a", 0, vec![], |e| match e.c() {
+        "slow" => keep_state(1, vec![]),
+        _ => keep(vec![]),
+    });
+    h.engine.cast(id, atom("slow"), &mut h.out).unwrap();
+    assert!(h.status(id).busy);
+    let req = SystemRequest::ReplaceState { from: 1, state: atom("b"), data: int(2), mode: None };
+    h.engine.system(id, req, &mut h.out).unwrap();
+    h.engine.cast(id, atom("after"), &mut h.out).unwrap();
+    assert_eq!(h.state(id), (atom("a"), int(0)));
+    h.drive();
+    assert_eq!(h.take(), vec![init_log("m"), cast("a", "slow"), system(1, "ok"), cast("b", "after")]);
+    assert_eq!(h.state(id), (atom("b"), int(2)));
+    h.engine.cast(id, atom("slow"), &mut h.out).unwrap();
+    h.engine.stop(id, None, None, &mut h.out).unwrap();
+    let req = SystemRequest::ReplaceState { from: 3, state: atom("c"), data: int(3), mode: None };
+    h.engine.system(id, req, &mut h.out).unwrap();
+    h.drive();
+    assert_eq!(
+        h.take(),
+        vec![
+            cast("b", "slow"),
+            terminate_log("normal", "b", 1),
+            terminated("normal", "b", 1),
+            call_failed(3, "normal"),
+        ]
+    );
+}
+
+#[test]
 fn stop_request_is_handled_while_suspended() {
     // Engine (sys): a suspended session still handles stop/3; the events
     // waiting behind it fail or are dropped.

@@ -17,6 +17,7 @@ rustler::atoms! {
     stopped,
     state, data, queue_len, postponed_len, timeouts, modules, callback_mode, suspended, busy,
     reason, current, queue, postponed, get_state, get_status, suspend, resume, sync,
+    replace_state,
     sessions, queued_events, timers, table_bytes, executor_queue, live,
     true_ = "true", false_ = "false",
 }

@@ -611,7 +611,8 @@ fn session_call<'a>(
 }
 
 /// `session_system(E, Sid, Req, Pid, Tag)`: `get_state`, `get_status`,
-/// `suspend`, `resume`, `sync` or `{stop, Reason}`, answered with
+/// `suspend`, `resume`, `sync`, `{stop, Reason}`, `{replace_state, State,
+/// Data}` or `{replace_state, State, Data, CallbackModeResult}`, answered with
 /// `{Tag, Reply}`; the requester monitors the session meanwhile.
 #[rustler::nif]
 fn session_system<'a>(
@@ -640,10 +641,28 @@ fn session_system<'a>(
             _ => Err(Error::Badarg),
         }
     } else {
-        match req.decode::<(Atom, Term<'a>)>() {
-            Ok((a, reason)) if a == atoms::stop() => {
-                let reason = Etf::encode(reason);
+        let items = rustler::types::tuple::get_tuple(req).unwrap_or_default();
+        let tag = items.first().and_then(|t| t.decode::<Atom>().ok());
+        match (tag, &items[..]) {
+            (Some(a), [_, reason]) if a == atoms::stop() => {
+                let reason = Etf::encode(*reason);
                 engine.engine.system(id, SystemRequest::Stop(Some(reason), Some(from.clone())), &mut out)
+            }
+            (Some(a), [_, state, data, mode @ ..]) if a == atoms::replace_state() && mode.len() <= 1 => {
+                // `{replace_state, State, Data}`, or with a `callback_mode()`
+                // result (already checked by the caller) to install too.
+                match mode.first().map(|m| parse::callback_mode(*m)).transpose() {
+                    Ok(mode) => {
+                        let req = SystemRequest::ReplaceState {
+                            from: from.clone(),
+                            state: Etf::encode(*state),
+                            data: Etf::encode(*data),
+                            mode,
+                        };
+                        engine.engine.system(id, req, &mut out)
+                    }
+                    Err(_) => Err(Error::Badarg),
+                }
             }
             _ => Err(Error::Badarg),
         }
