@@ -25,7 +25,7 @@
 
 use derive_where::derive_where;
 use std::cell::Cell as StdCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -156,10 +156,6 @@ struct Shard<M: Machine> {
     free: u32,
     wheel: Wheel<TimerRec<M>>,
     runnable: VecDeque<u32>,
-    /// Transitions waiting for a callback that runs elsewhere, by slot: kept
-    /// here rather than in the session, so an idle session handling one
-    /// event at a time never allocates.
-    pending: HashMap<u32, Transition<M>>,
     /// The parameters of the last session started here: sessions of the
     /// same module share one allocation.
     params_cache: Option<Arc<Params<M>>>,
@@ -228,7 +224,6 @@ impl<M: Machine> Engine<M> {
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
                     runnable: VecDeque::new(),
-                    pending: HashMap::new(),
                     params_cache: None,
                 }))
             })
@@ -395,9 +390,11 @@ impl<M: Machine> Engine<M> {
         if sh.live_mut(local).is_none_or(|s| s.flags & (F_BUSY | F_STOPPING) != F_BUSY) {
             return Err(Error::NotWaiting);
         }
-        let Some(tr) = sh.pending.remove(&local) else { return Err(Error::NotWaiting) };
+        let Some(tr) = sh.live_mut(local).and_then(|s| s.extras.as_mut()).and_then(|e| e.pending.take()) else {
+            return Err(Error::NotWaiting);
+        };
         sh.live_mut(local).expect("live").flags &= !F_BUSY;
-        if let Flow::Done = sh.apply_result(&self.ctx, local, tr, result, out) {
+        if let Flow::Done = sh.apply_result(&self.ctx, local, *tr, result, out) {
             sh.run(&self.ctx, local, out);
         }
         sh.finish_call(out);
@@ -626,6 +623,17 @@ impl<M: Machine> Engine<M> {
             .map(|d| self.ctx.origin.saturating_add(d as i64))
     }
 
+    /// A time (clock base) at or before the earliest timer expiry, cheap to
+    /// compute (O(1) per shard, where [`Engine::next_deadline`] may walk
+    /// a wheel slot of many timers under the shard's lock): when a thread
+    /// driving [`Engine::tick`] should wake up next.
+    pub fn next_wakeup(&self) -> Option<i64> {
+        (0..self.shards.len())
+            .filter_map(|i| self.lock(i).wheel.next_wakeup())
+            .min()
+            .map(|d| self.ctx.origin.saturating_add(d as i64))
+    }
+
     /// Engine-wide figures.
     pub fn stats(&self) -> Stats {
         let mut st = Stats { sessions: self.live(), ..Stats::default() };
@@ -674,7 +682,7 @@ impl<M: Machine> Shard<M> {
     fn kill(&mut self, ctx: &Ctx<M>, local: u32, reason: &ExitReason<M>, out: &mut dyn Output<M>) -> bool {
         let id = self.id(local, ctx.shard_bits);
         let slot = std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT });
-        let extras = match slot {
+        let mut extras = match slot {
             Slot::Free { next } => {
                 self.slots[local as usize].slot = Slot::Free { next };
                 return false;
@@ -688,7 +696,7 @@ impl<M: Machine> Shard<M> {
                 s.extras.take().map(|b| *b).unwrap_or_default()
             }
         };
-        let current = self.pending.remove(&local).and_then(|tr| tr.event);
+        let current = extras.pending.take().and_then(|tr| tr.event);
         notify_stopped(id, reason, current, &extras, out);
         self.release(ctx, local);
         true
@@ -1074,7 +1082,10 @@ impl<M: Machine> Shard<M> {
             Step::Pending => {
                 let s = self.sess(local);
                 s.flags |= F_BUSY;
-                self.pending.insert(local, tr);
+                // Kept with the session: it is touched anyway, where a
+                // shard-wide map of a million busy sessions misses the
+                // cache twice per event.
+                s.extras.get_or_insert_with(Default::default).pending = Some(Box::new(tr));
                 Flow::Pending
             }
         }

@@ -99,6 +99,9 @@ pub(crate) struct Extras<M: Machine> {
     /// How many mailbox items are events (the rest are fired timers,
     /// system requests and `sync`s, which `max_queue_len` does not count).
     pub mailbox_events: usize,
+    /// The transition waiting for a callback that runs elsewhere (set with
+    /// [`F_BUSY`]). Boxed: most extras never hold one for long.
+    pub pending: Option<Box<Transition<M>>>,
 }
 
 impl<M: Machine> Default for Extras<M> {
@@ -111,6 +114,7 @@ impl<M: Machine> Default for Extras<M> {
             phase: Phase::Idle,
             monitors: Vec::new(),
             mailbox_events: 0,
+            pending: None,
         }
     }
 }
@@ -124,6 +128,7 @@ impl<M: Machine> Extras<M> {
             && self.t0q.is_empty()
             && matches!(self.phase, Phase::Idle)
             && self.monitors.is_empty()
+            && self.pending.is_none()
     }
     /// Events counted against `max_queue_len`.
     pub fn queued(&self) -> usize {

@@ -349,6 +349,24 @@ impl<T> Wheel<T> {
         self.min_deadline(OVERFLOW)
     }
 
+    /// A time at or before the earliest deadline of any armed entry (or
+    /// `now()` when one is already due), in O(levels): the start of the
+    /// earliest occupied slot (exact on level 0). For a thread that sleeps until the
+    /// next [`Wheel::advance`] can fire something: waking at a slot's start
+    /// is early at worst, where [`Wheel::next_deadline`] walks the slot.
+    pub fn next_wakeup(&self) -> Option<u64> {
+        if self.lists[DUE as usize].head != NIL {
+            return Some(self.now);
+        }
+        self.next_event().map(|(at, list)| {
+            if (list as usize) < SLOTS {
+                self.deadline_raw(self.lists[list as usize].head)
+            } else {
+                at
+            }
+        })
+    }
+
     /// Allocated entries (armed or parked).
     pub fn len(&self) -> usize {
         self.len

@@ -347,6 +347,8 @@ fn next_deadline_is_exact() {
     let y = w.insert(Some(4200), ());
     let z = w.insert(Some(4100), ());
     assert_eq!(w.next_deadline(), Some(4100));
+    // The cheap bound is the slot's start.
+    assert_eq!(w.next_wakeup(), Some(4096));
     w.disarm(z);
     assert_eq!(w.next_deadline(), Some(4200));
     w.remove(y);
@@ -601,7 +603,16 @@ proptest! {
             }
             prop_assert_eq!(w.len(), m.live.len());
             prop_assert_eq!(w.armed(), m.queue.len());
-            prop_assert_eq!(w.next_deadline(), m.queue.keys().next().map(|k| k.0));
+            let next = m.queue.keys().next().map(|k| k.0);
+            prop_assert_eq!(w.next_deadline(), next);
+            // Never later than the next deadline (or than now, when an
+            // entry is already due), and never in the past.
+            let wake = w.next_wakeup();
+            prop_assert_eq!(wake.is_some(), next.is_some());
+            if let (Some(wake), Some(next)) = (wake, next) {
+                prop_assert!(wake <= next.max(w.now()), "next_wakeup {} after next_deadline {}", wake, next);
+                prop_assert!(wake >= w.now().min(next));
+            }
             for (&i, key) in &m.live {
                 prop_assert_eq!(w.deadline(TimerId(i)), key.map(|k| k.0));
                 prop_assert_eq!(w.is_armed(TimerId(i)), key.is_some());

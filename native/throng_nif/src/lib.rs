@@ -170,7 +170,7 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
         // shard, so this thread must never lock a shard while it holds the
         // signal lock.
         let now = res.engine.now_ms();
-        let wait = match res.engine.next_deadline() {
+        let wait = match res.engine.next_wakeup() {
             Some(d) => (d - now).clamp(0, 100),
             None => 100,
         };
