@@ -20,7 +20,8 @@
     badarg/1,
     no_atoms_from_input/1,
     nif_latency_under_load/1,
-    timeouts_armed_while_the_engine_thread_runs/1
+    timeouts_armed_while_the_engine_thread_runs/1,
+    executor_replaced_takes_over_its_queue/1
 ]).
 
 -define(T, 5000).
@@ -31,7 +32,8 @@ suite() ->
 all() ->
     [max_sessions, max_sessions_counts_sessions_in_init, start_engine_bad_options,
      stop_engine, max_queue_len, max_queue_len_counts_postponed_events, badarg,
-     no_atoms_from_input, nif_latency_under_load, timeouts_armed_while_the_engine_thread_runs].
+     no_atoms_from_input, nif_latency_under_load, timeouts_armed_while_the_engine_thread_runs,
+     executor_replaced_takes_over_its_queue].
 
 init_per_suite(Config) ->
     {ok, Started} = application:ensure_all_started(throng),
@@ -496,3 +498,39 @@ wait_fired(N, Ms) when Ms > 0 ->
     end;
 wait_fired(N, _) ->
     ct:fail({fired, counters:get(persistent_term:get(throng_t_ticker), 1), expected_at_least, N}).
+
+%%% ============================================================= executors
+
+%% An executor that dies (killed here while a callback runs in it) is
+%% replaced, and its successor runs the work that waited in its queue.
+executor_replaced_takes_over_its_queue(_Config) ->
+    {ok, E} = throng:start_engine(#{executors => 1}),
+    try
+        {ok, A} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
+        {ok, B} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
+        {ok, Owner} = throng_engine:lookup(E),
+        {links, Links} = process_info(Owner, links),
+        [X] = [P || P <- Links, is_pid(P), proc_lib:initial_call(P) =:= {throng_executor, init, ['Argument__1', 'Argument__2', 'Argument__3']}],
+        %% A's callback holds the only executor; B's cast waits in its queue.
+        spawn(fun() -> catch throng:call(A, {sleep_reply, 10000, x}, 10000) end),
+        ok = wait_until(fun() -> element(2, process_info(X, current_function)) =:= {timer, sleep, 1} end, 2000),
+        ok = throng:cast(B, hello),
+        #{executor_queue := 1} = throng:engine_stats(E),
+        exit(X, kill),
+        ?assertEqual(y, throng:call(B, {reply, y}, 5000)),
+        {_, #{log := Log}} = throng:get_state(B),
+        ?assertEqual([{cast, hello}], Log),
+        {links, Links1} = process_info(Owner, links),
+        ?assertNot(lists:member(X, Links1))
+    after
+        throng:stop_engine(E)
+    end.
+
+wait_until(F, Ms) when Ms =< 0 ->
+    F() orelse error(wait_until_timed_out),
+    ok;
+wait_until(F, Ms) ->
+    case F() of
+        true -> ok;
+        false -> timer:sleep(10), wait_until(F, Ms - 10)
+    end.
