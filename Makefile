@@ -4,6 +4,7 @@
 #   make test        every gate and test suite, in the order CI runs them
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
+#   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
 #   make clean       remove build output
 #
 # Rust is built three ways, each once: `check` metadata for clippy, debug for
@@ -30,7 +31,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo clean
+	mix-consumer-test rebar-consumer-test bench-core demo mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -108,6 +109,17 @@ demo:
 	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_demo.erl
 	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
 		-eval 'throng_demo:main()'
+
+# make mem-probe: N demo_lock sessions started and stopped; prints RSS,
+# BEAM and native memory per session apart (bench/mem_probe.erl).
+N ?= 1000000
+
+mem-probe:
+	$(REBAR3) compile
+	mkdir -p $(DEMO_EBIN)
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/mem_probe.erl
+	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval 'mem_probe:main([$(N)])'
 
 clean:
 	$(CARGO) clean
