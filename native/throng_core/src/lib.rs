@@ -48,6 +48,7 @@ pub mod machine;
 pub mod machines;
 pub mod output;
 mod session;
+mod table;
 pub mod wheel;
 
 pub use clock::{Clock, ManualClock, SystemClock};
