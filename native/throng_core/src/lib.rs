@@ -40,6 +40,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bytes;
 pub mod clock;
 mod collect;
 mod engine;

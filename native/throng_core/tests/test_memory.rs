@@ -1,18 +1,20 @@
 //! Memory per idle session, counted exactly (a counting global allocator),
 //! for a machine shaped like the BEAM glue's: state and data are encoded
-//! terms on the heap, callbacks answer later, and the starter monitors the
-//! session during `init/1` and removes the monitor afterwards, as
-//! `throng:start/3` does.
+//! terms ([`Bytes`], as the glue's `Etf`; the state is an atom, whose
+//! encoding the glue shares), callbacks answer later, and the starter
+//! monitors the session during `init/1` and removes the monitor afterwards,
+//! as `throng:start/3` does.
 //!
 //! What an idle session may hold: its share of the session table and the
-//! heap blocks of its state and data. Everything the start left behind
-//! (init arguments, the monitor, the extras record) must be gone.
+//! heap block of its data. Everything the start left behind (init
+//! arguments, the monitor, the extras record) must be gone.
 //!
 //! Run with `--nocapture` to see the accounting.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
+use throng_core::bytes::Bytes;
 use throng_core::{
     CallbackMode, CallbackResult, Config, Cx, Discard, Engine, InitResult, Invocation, Machine, ManualClock, SessionId,
     Started, Step,
@@ -69,9 +71,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// An encoded term, as the glue keeps one.
-type Bytes = Box<[u8]>;
-
 /// `{Pid, Tag}`: a caller or a monitor's watcher.
 #[derive(Debug, Clone, PartialEq)]
 struct From {
@@ -108,7 +107,7 @@ impl Machine for Encoded {
         Step::Pending
     }
     fn panic_reason(&self, message: String) -> Bytes {
-        message.into_bytes().into_boxed_slice()
+        Bytes::new(message.as_bytes())
     }
 }
 
@@ -121,34 +120,36 @@ fn tag(i: usize) -> Bytes {
     // A reference's encoding is 36 bytes long.
     let mut t = vec![131u8; 36];
     t[28..36].copy_from_slice(&(i as u64).to_be_bytes());
-    t.into_boxed_slice()
+    Bytes::new(&t)
 }
 
 /// What `throng:start/3` does: start with the starter as a watcher, hand
 /// in init's result, remove the starter's monitor.
-fn start(engine: &Engine<Encoded>, i: usize) -> SessionId {
+fn start(engine: &Engine<Encoded>, state: &Bytes, i: usize) -> SessionId {
     let from = From { pid: i as u64, tag: tag(i) };
-    let args = (vec![131, 104, 2, 107, 0, 3, 1, 2, 3, 98, 0, 0, 3, 232].into_boxed_slice(), from.clone());
+    let args = (Bytes::new(&[131, 104, 2, 107, 0, 3, 1, 2, 3, 98, 0, 0, 3, 232]), from.clone());
     let Ok(Started::Pending(id)) = engine.start_monitored(7, args, Some(from.clone()), &mut Discard) else {
         panic!("start")
     };
-    let data = vec![0u8; DATA_LEN].into_boxed_slice();
-    let init = InitResult::Ok(STATE.to_vec().into_boxed_slice(), data, vec![]);
+    let data = Bytes::new(&[0u8; DATA_LEN]);
+    let init = InitResult::Ok(state.clone(), data, vec![]);
     assert!(matches!(engine.resume_init(id, init, &mut Discard), Ok(Started::Ok(_))));
     assert!(engine.demonitor_matching(id, |w| *w == from));
     id
 }
 
 #[test]
-fn idle_session_holds_its_slot_state_and_data_only() {
+fn idle_session_holds_its_slot_and_data_only() {
     const N: usize = 200_000;
     let engine = Engine::new(Encoded, Config::default(), ManualClock::new(0)).unwrap();
     let mut ids = Vec::with_capacity(N);
+    // The atom's encoding, shared as the glue shares it.
+    let state = Bytes::shared(STATE);
     let table0 = engine.stats().table_bytes;
     THREAD_ID.with(|t| COUNTING_THREAD.store(*t, Ordering::Relaxed));
     let (bytes0, blocks0) = (LIVE.load(Ordering::Relaxed), BLOCKS.load(Ordering::Relaxed));
     for i in 0..N {
-        ids.push(start(&engine, i));
+        ids.push(start(&engine, &state, i));
     }
     let (bytes1, blocks1) = (LIVE.load(Ordering::Relaxed), BLOCKS.load(Ordering::Relaxed));
     COUNTING_THREAD.store(0, Ordering::Relaxed);
@@ -160,18 +161,22 @@ fn idle_session_holds_its_slot_state_and_data_only() {
     let total = per(bytes1 - bytes0);
     let blocks = per(blocks1 - blocks0);
     let table = (stats.table_bytes - table0) as f64 / N as f64;
-    let terms = (STATE.len() + DATA_LEN) as f64;
+    // The data's block: its length (one byte) and its bytes.
+    let terms = (1 + DATA_LEN) as f64;
     let rest = total - table - terms;
     println!("bytes per idle session (requested sizes, {N} sessions):");
     println!("  session table      {table:7.2}  ({} B a slot)", engine.slot_bytes());
-    println!("  state + data heap  {terms:7.2}  ({} + {DATA_LEN} B)", STATE.len());
+    println!("  data heap          {terms:7.2}  (1 + {DATA_LEN} B; the state is shared)");
     println!("  anything else      {rest:7.2}");
     println!("  total              {total:7.2}  in {blocks:.3} heap blocks a session");
-    // Two heap blocks a session (state and data) and the table's chunks.
-    assert!(blocks < 2.01, "{blocks} heap blocks a session");
+    // One heap block a session (the data) and the table's chunks.
+    assert!(blocks < 1.01, "{blocks} heap blocks a session");
     // Nothing else per session: the start's monitor, extras and arguments
     // are freed.
-    assert!(rest.abs() < 1.0, "{rest} bytes a session besides the table, state and data");
+    assert!(rest.abs() < 1.0, "{rest} bytes a session besides the table and data");
     // The table grows in chunks, not by doubling.
     assert!(table <= engine.slot_bytes() as f64 * 1.1, "table {table} B a session");
+    // A slot: generation, state, data, parameters, extras, timer chain and
+    // flags, the slot's tag in a niche.
+    assert!(engine.slot_bytes() <= 48, "{} B a slot", engine.slot_bytes());
 }
