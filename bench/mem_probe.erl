@@ -14,9 +14,11 @@
 %%%   beam        growth of erlang:memory(total): blocks the BEAM allocated
 %%%               (here the handles the starters keep)
 %%%   beam_slack  rss - native - beam: memory the BEAM holds beyond its
-%%%               blocks, mostly segments mseg_alloc keeps cached after the
-%%%               starters' and executors' heaps were collected
-%%%   demo        rss - beam: the figure `make demo' prints
+%%%               blocks: segments mseg_alloc keeps cached after the
+%%%               starters' heaps were collected and freed (released over
+%%%               seconds; none with `+MMmcs 0')
+%%%   rss-beam    rss - beam: what `make demo' reports (it runs the VM with
+%%%               `+MMmcs 0', so there it is the native part)
 %%%
 %%% with `throng:engine_stats/1' and the mappings that grew most. It then
 %%% stops every session and prints the same figures again (what is kept).
@@ -75,7 +77,7 @@ report(What, M0, M1, N) ->
     io:format("~s, bytes per session:~n", [What]),
     [io:format("  ~-10s ~8.1f~n", [K, V])
      || {K, V} <- [{"rss", D(rss)}, {"native", D(native)}, {"beam", D(beam)},
-                   {"beam_slack", D(rss) - D(native) - D(beam)}, {"demo", D(rss) - D(beam)}]],
+                   {"beam_slack", D(rss) - D(native) - D(beam)}, {"rss-beam", D(rss) - D(beam)}]],
     ok.
 
 %% mimalloc (the NIF's allocator) reserves its arenas from 2 TiB up
