@@ -1,7 +1,7 @@
 //! A growable table of cells in fixed-size chunks.
 //!
-//! A shard's session table grows one cell at a time and never shrinks (its
-//! slots are reused through a free list). A `Vec` grows by doubling: at a
+//! A shard's session table and its timer wheel's slab grow one cell at a
+//! time and never shrink (their cells are reused through free lists). A `Vec` grows by doubling: at a
 //! million sessions a shard can hold up to twice the cells it needs, and
 //! each doubling copies the whole table while the shard is locked. Here the
 //! table is a list of chunks of at most [`CHUNK`] cells; only the last chunk
@@ -34,6 +34,10 @@ impl<T> Chunked<T> {
 
     pub fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i >> CHUNK_BITS).and_then(|c| c.get(i & MASK))
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.chunks.get_mut(i >> CHUNK_BITS).and_then(|c| c.get_mut(i & MASK))
     }
 
     /// Appends a cell; its index is the old `len()`.
@@ -96,6 +100,10 @@ mod tests {
             assert_eq!(t[i], i as u64);
             assert_eq!(t.get(i), Some(&(i as u64)));
         }
+        *t.get_mut(5).unwrap() += 1;
+        assert_eq!(t[5], 6);
+        assert_eq!(t.get_mut(n), None);
+        t[5] = 5;
         assert_eq!(t.get(n), None);
         assert!(t.iter().copied().eq(0..n as u64));
         t[CHUNK + 1] = 7;
