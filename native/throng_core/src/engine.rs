@@ -515,7 +515,7 @@ impl<M: Machine> Engine<M> {
     /// Removes a monitor; `true` if it was there.
     pub fn demonitor(&self, id: crate::SessionId, mref: MonitorRef) -> bool {
         let Ok((mut sh, local)) = self.locate(id) else { return false };
-        let Some(ex) = sh.extras_mut(local) else { return false };
+        let Some(ex) = sh.extras_if_any(local) else { return false };
         let before = ex.monitors.len();
         ex.monitors.retain(|(r, _)| *r != mref);
         let found = ex.monitors.len() != before;
@@ -526,7 +526,7 @@ impl<M: Machine> Engine<M> {
     /// Removes the monitors whose watcher matches; `true` if one was there.
     pub fn demonitor_matching(&self, id: crate::SessionId, mut matches: impl FnMut(&M::Watcher) -> bool) -> bool {
         let Ok((mut sh, local)) = self.locate(id) else { return false };
-        let Some(ex) = sh.extras_mut(local) else { return false };
+        let Some(ex) = sh.extras_if_any(local) else { return false };
         let before = ex.monitors.len();
         ex.monitors.retain(|(_, w)| !matches(w));
         let found = ex.monitors.len() != before;
@@ -716,6 +716,15 @@ impl<M: Machine> Shard<M> {
     fn extras_mut(&mut self, local: u32) -> Option<&mut Extras<M>> {
         match &mut self.slots[local as usize].slot {
             Slot::Live(s) => Some(s.extras.get_or_insert_with(Default::default)),
+            Slot::Idle(Idle::Init(i)) => Some(&mut i.extras),
+            Slot::Idle(Idle::Free { .. }) => None,
+        }
+    }
+
+    /// The session's extras, if it has any (nothing is allocated).
+    fn extras_if_any(&mut self, local: u32) -> Option<&mut Extras<M>> {
+        match &mut self.slots[local as usize].slot {
+            Slot::Live(s) => s.extras.as_deref_mut(),
             Slot::Idle(Idle::Init(i)) => Some(&mut i.extras),
             Slot::Idle(Idle::Free { .. }) => None,
         }

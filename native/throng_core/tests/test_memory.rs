@@ -24,6 +24,8 @@ struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static BLOCKS: AtomicIsize = AtomicIsize::new(0);
+/// Allocations made (not net of frees).
+static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 /// Only this thread's allocations are counted while it is set (the test
 /// harness runs other threads).
 static COUNTING_THREAD: AtomicUsize = AtomicUsize::new(0);
@@ -47,6 +49,7 @@ unsafe impl GlobalAlloc for Counting {
         if counted() {
             LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
             BLOCKS.fetch_add(1, Ordering::Relaxed);
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
@@ -152,6 +155,11 @@ fn idle_session_holds_its_slot_and_data_only() {
         ids.push(start(&engine, &state, i));
     }
     let (bytes1, blocks1) = (LIVE.load(Ordering::Relaxed), BLOCKS.load(Ordering::Relaxed));
+    // Removing a monitor from a session that has none allocates nothing.
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+    assert!(!engine.demonitor_matching(ids[0], |_| true));
+    assert!(!engine.demonitor(ids[1], 12_345));
+    assert_eq!(ALLOCS.load(Ordering::Relaxed), allocs);
     COUNTING_THREAD.store(0, Ordering::Relaxed);
 
     let stats = engine.stats();
