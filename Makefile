@@ -4,6 +4,7 @@
 #   make test        every gate and test suite, in the order CI runs them
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
+#   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
 #   make clean       remove build output
 #
 # Rust is built three ways, each once: `check` metadata for clippy, debug for
@@ -30,7 +31,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo clean
+	mix-consumer-test rebar-consumer-test bench-core demo mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -99,15 +100,29 @@ bench-core:
 
 # make demo: a million code-lock sessions on the default engine beside
 # 100,000 gen_statem processes (bench/throng_demo.erl). Built with rebar3
-# (which builds the NIF), run on a plain node.
+# (which builds the NIF), run on a plain node. +MMmcs 0: the BEAM keeps no
+# cache of freed memory segments, so the RSS the starters' collected heaps
+# held is given back and not counted as the sessions' (see make mem-probe).
 DEMO_EBIN := _build/demo
 
 demo:
 	$(REBAR3) compile
 	mkdir -p $(DEMO_EBIN)
 	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_demo.erl
-	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
 		-eval 'throng_demo:main()'
+
+# make mem-probe: N demo_lock sessions started and stopped; prints RSS,
+# native memory, BEAM blocks and BEAM allocator slack per session apart
+# (bench/mem_probe.erl). Default VM flags, so the slack shows.
+N ?= 1000000
+
+mem-probe:
+	$(REBAR3) compile
+	mkdir -p $(DEMO_EBIN)
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/mem_probe.erl
+	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval 'mem_probe:main([$(N)])'
 
 clean:
 	$(CARGO) clean

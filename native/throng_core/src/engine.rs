@@ -38,6 +38,7 @@ use crate::machine::{
 };
 use crate::output::{MonitorRef, Output, Status, SystemReply, TerminateReport};
 use crate::session::*;
+use crate::table::Chunked;
 use crate::wheel::{TimerId, Wheel};
 
 /// Engine limits and tuning. Every limit is explicit.
@@ -152,7 +153,7 @@ struct Padded<T>(T);
 
 struct Shard<M: Machine> {
     index: u32,
-    slots: Vec<Cell<M>>,
+    slots: Chunked<Cell<M>>,
     free: u32,
     wheel: Wheel<TimerRec<M>>,
     runnable: VecDeque<u32>,
@@ -220,7 +221,7 @@ impl<M: Machine> Engine<M> {
             .map(|i| {
                 Padded(Mutex::new(Shard {
                     index: i as u32,
-                    slots: Vec::new(),
+                    slots: Chunked::default(),
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
                     runnable: VecDeque::new(),
@@ -257,6 +258,12 @@ impl<M: Machine> Engine<M> {
     /// The clock's current reading.
     pub fn now_ms(&self) -> i64 {
         self.ctx.clock.now_ms()
+    }
+
+    /// Bytes one slot of the session table takes (an idle session's fixed
+    /// cost; its state and data may hold heap memory besides).
+    pub fn slot_bytes(&self) -> usize {
+        std::mem::size_of::<Cell<M>>()
     }
 
     /// Live sessions.
@@ -301,9 +308,7 @@ impl<M: Machine> Engine<M> {
         }
         let guard = self.acquire(shard)?;
         match guard.slots.get(local as usize) {
-            Some(cell) if cell.generation == id.generation() && !matches!(cell.slot, Slot::Free { .. }) => {
-                Ok((guard, local))
-            }
+            Some(cell) if cell.generation == id.generation() && !cell.slot.is_free() => Ok((guard, local)),
             _ => Err(Error::NoProc),
         }
     }
@@ -343,12 +348,12 @@ impl<M: Machine> Engine<M> {
         if let Some(w) = watcher {
             extras.monitors.push((self.ctx.next_mref.fetch_add(1, Ordering::Relaxed), w));
         }
-        let local = sh.alloc(Slot::Init(Box::new(Initializing { module: module.clone(), extras })));
+        let local = sh.alloc(Slot::Idle(Idle::Init(Box::new(Initializing { module: module.clone(), extras }))));
         let id = sh.id(local, self.ctx.shard_bits);
         let step = sh.call_guarded(&self.ctx, |m, cx| m.init(cx, &module, args), id, out, |r| InitResult::Exception(r));
         match step {
             Step::Pending => {
-                if let Slot::Init(init) = &mut sh.slots[local as usize].slot {
+                if let Slot::Idle(Idle::Init(init)) = &mut sh.slots[local as usize].slot {
                     init.extras.phase = Phase::Init;
                 }
                 Ok(Started::Pending(id))
@@ -370,7 +375,7 @@ impl<M: Machine> Engine<M> {
     ) -> Result<Started<M>, Error> {
         let (mut sh, local) = self.locate(id)?;
         match &sh.slots[local as usize].slot {
-            Slot::Init(init) if matches!(init.extras.phase, Phase::Init) => {}
+            Slot::Idle(Idle::Init(init)) if matches!(init.extras.phase, Phase::Init) => {}
             _ => return Err(Error::NotWaiting),
         }
         let started = sh.complete_init(&self.ctx, local, result, out);
@@ -523,7 +528,7 @@ impl<M: Machine> Engine<M> {
     /// Removes a monitor; `true` if it was there.
     pub fn demonitor(&self, id: crate::SessionId, mref: MonitorRef) -> bool {
         let Ok((mut sh, local)) = self.locate(id) else { return false };
-        let Some(ex) = sh.extras_mut(local) else { return false };
+        let Some(ex) = sh.extras_if_any(local) else { return false };
         let before = ex.monitors.len();
         ex.monitors.retain(|(r, _)| *r != mref);
         let found = ex.monitors.len() != before;
@@ -534,7 +539,7 @@ impl<M: Machine> Engine<M> {
     /// Removes the monitors whose watcher matches; `true` if one was there.
     pub fn demonitor_matching(&self, id: crate::SessionId, mut matches: impl FnMut(&M::Watcher) -> bool) -> bool {
         let Ok((mut sh, local)) = self.locate(id) else { return false };
-        let Some(ex) = sh.extras_mut(local) else { return false };
+        let Some(ex) = sh.extras_if_any(local) else { return false };
         let before = ex.monitors.len();
         ex.monitors.retain(|(_, w)| !matches(w));
         let found = ex.monitors.len() != before;
@@ -640,12 +645,12 @@ impl<M: Machine> Engine<M> {
         for i in 0..self.shards.len() {
             let sh = self.lock(i);
             st.timers += sh.wheel.len();
-            st.table_bytes += sh.slots.capacity() * std::mem::size_of::<Cell<M>>() + sh.wheel.heap_bytes();
-            for cell in &sh.slots {
+            st.table_bytes += sh.slots.heap_bytes() + sh.wheel.heap_bytes();
+            for cell in sh.slots.iter() {
                 match &cell.slot {
                     Slot::Live(s) => st.queued_events += s.extras.as_ref().map_or(0, |e| e.queued()),
-                    Slot::Init(i) => st.queued_events += i.extras.queued(),
-                    Slot::Free { .. } => {}
+                    Slot::Idle(Idle::Init(i)) => st.queued_events += i.extras.queued(),
+                    Slot::Idle(Idle::Free { .. }) => {}
                 }
             }
         }
@@ -668,7 +673,7 @@ impl<M: Machine> Shard<M> {
         if self.free != NO_SLOT {
             let local = self.free;
             let cell = &mut self.slots[local as usize];
-            let Slot::Free { next } = cell.slot else { unreachable!("free list points at a used slot") };
+            let Slot::Idle(Idle::Free { next }) = cell.slot else { unreachable!("free list points at a used slot") };
             self.free = next;
             cell.slot = slot;
             local
@@ -681,13 +686,13 @@ impl<M: Machine> Shard<M> {
     /// Removes a session without terminate/3; `false` for a free slot.
     fn kill(&mut self, ctx: &Ctx<M>, local: u32, reason: &ExitReason<M>, out: &mut dyn Output<M>) -> bool {
         let id = self.id(local, ctx.shard_bits);
-        let slot = std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT });
+        let slot = std::mem::replace(&mut self.slots[local as usize].slot, Slot::free(NO_SLOT));
         let mut extras = match slot {
-            Slot::Free { next } => {
-                self.slots[local as usize].slot = Slot::Free { next };
+            Slot::Idle(Idle::Free { next }) => {
+                self.slots[local as usize].slot = Slot::free(next);
                 return false;
             }
-            Slot::Init(init) => init.extras,
+            Slot::Idle(Idle::Init(init)) => init.extras,
             Slot::Live(mut s) => {
                 let mut cur = s.timers;
                 while cur != NO_TIMER {
@@ -704,7 +709,7 @@ impl<M: Machine> Shard<M> {
 
     fn release(&mut self, ctx: &Ctx<M>, local: u32) {
         let cell = &mut self.slots[local as usize];
-        cell.slot = Slot::Free { next: self.free };
+        cell.slot = Slot::free(self.free);
         cell.generation = cell.generation.wrapping_add(1).max(1);
         self.free = local;
         ctx.live.fetch_sub(1, Ordering::AcqRel);
@@ -735,8 +740,17 @@ impl<M: Machine> Shard<M> {
     fn extras_mut(&mut self, local: u32) -> Option<&mut Extras<M>> {
         match &mut self.slots[local as usize].slot {
             Slot::Live(s) => Some(s.extras.get_or_insert_with(Default::default)),
-            Slot::Init(i) => Some(&mut i.extras),
-            Slot::Free { .. } => None,
+            Slot::Idle(Idle::Init(i)) => Some(&mut i.extras),
+            Slot::Idle(Idle::Free { .. }) => None,
+        }
+    }
+
+    /// The session's extras, if it has any (nothing is allocated).
+    fn extras_if_any(&mut self, local: u32) -> Option<&mut Extras<M>> {
+        match &mut self.slots[local as usize].slot {
+            Slot::Live(s) => s.extras.as_deref_mut(),
+            Slot::Idle(Idle::Init(i)) => Some(&mut i.extras),
+            Slot::Idle(Idle::Free { .. }) => None,
         }
     }
 
@@ -756,8 +770,8 @@ impl<M: Machine> Shard<M> {
     fn queued(&self, local: u32) -> usize {
         match &self.slots[local as usize].slot {
             Slot::Live(s) => s.extras.as_ref().map_or(0, |e| e.queued()),
-            Slot::Init(i) => i.extras.queued(),
-            Slot::Free { .. } => 0,
+            Slot::Idle(Idle::Init(i)) => i.extras.queued(),
+            Slot::Idle(Idle::Free { .. }) => 0,
         }
     }
 
@@ -791,7 +805,7 @@ impl<M: Machine> Shard<M> {
             }
         }
         match &mut self.slots[local as usize].slot {
-            Slot::Init(init) => {
+            Slot::Idle(Idle::Init(init)) => {
                 init.extras.push_mail(item);
                 return Ok(());
             }
@@ -809,7 +823,7 @@ impl<M: Machine> Shard<M> {
                     item => s.extras.get_or_insert_with(Default::default).push_mail(item),
                 }
             }
-            Slot::Free { .. } => return Err(Error::NoProc),
+            Slot::Idle(Idle::Free { .. }) => return Err(Error::NoProc),
         }
         if run {
             self.run(ctx, local, out);
@@ -843,7 +857,7 @@ impl<M: Machine> Shard<M> {
         out: &mut dyn Output<M>,
     ) -> Started<M> {
         let id = self.id(local, ctx.shard_bits);
-        let Slot::Init(init) = std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT })
+        let Slot::Idle(Idle::Init(init)) = std::mem::replace(&mut self.slots[local as usize].slot, Slot::free(NO_SLOT))
         else {
             unreachable!("complete_init on a session that is not initializing")
         };
@@ -1523,9 +1537,7 @@ impl<M: Machine> Shard<M> {
             TerminateResult::Ok => reason,
             TerminateResult::Exception(r) => ExitReason::Exception(r),
         };
-        let Slot::Live(mut sess) =
-            std::mem::replace(&mut self.slots[local as usize].slot, Slot::Free { next: NO_SLOT })
-        else {
+        let Slot::Live(mut sess) = std::mem::replace(&mut self.slots[local as usize].slot, Slot::free(NO_SLOT)) else {
             unreachable!()
         };
         // Collect the time-outs, freeing their records.

@@ -40,6 +40,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bytes;
 pub mod clock;
 mod collect;
 mod engine;
@@ -48,6 +49,7 @@ pub mod machine;
 pub mod machines;
 pub mod output;
 mod session;
+mod table;
 pub mod wheel;
 
 pub use clock::{Clock, ManualClock, SystemClock};

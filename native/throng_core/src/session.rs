@@ -166,7 +166,7 @@ pub(crate) enum Incoming<M: Machine> {
 /// What a busy session waits for.
 pub(crate) enum Phase<M: Machine> {
     Idle,
-    /// `init/1` runs elsewhere (the session is in [`Slot::Init`]).
+    /// `init/1` runs elsewhere (the session is in [`Idle::Init`]).
     Init,
     /// `terminate/3` runs elsewhere.
     Terminate(Box<Stopping<M>>),
@@ -232,11 +232,29 @@ pub(crate) struct Initializing<M: Machine> {
     pub extras: Extras<M>,
 }
 
-/// A slot of the session table.
+/// A slot of the session table. Two variants, so that the tag fits in a
+/// niche of [`Session`] (its `params` pointer is never null): a slot is no
+/// larger than a live session.
 pub(crate) enum Slot<M: Machine> {
-    Free { next: u32 },
-    Init(Box<Initializing<M>>),
     Live(Session<M>),
+    Idle(Idle<M>),
+}
+
+/// A slot without a live session.
+pub(crate) enum Idle<M: Machine> {
+    /// Free; `next` is the next free slot.
+    Free { next: u32 },
+    /// `init/1` has not finished.
+    Init(Box<Initializing<M>>),
+}
+
+impl<M: Machine> Slot<M> {
+    pub fn free(next: u32) -> Self {
+        Slot::Idle(Idle::Free { next })
+    }
+    pub fn is_free(&self) -> bool {
+        matches!(self, Slot::Idle(Idle::Free { .. }))
+    }
 }
 
 /// A timer record: the payload of a wheel entry. gen_statem's `timers`

@@ -6,8 +6,8 @@
 //! - **Time** is a `u64` count of milliseconds in the wheel's own base; the
 //!   owner maps its clock onto it (typically "ms since the engine started").
 //!   The wheel never reads a clock: time only moves in [`Wheel::advance`].
-//! - **Entries** live in one slab (`Vec`) and are named by [`TimerId`], a
-//!   plain slab index. An entry is *armed* (linked into exactly one list, it
+//! - **Entries** live in one slab (a table grown in chunks) and are named
+//!   by [`TimerId`], a plain slab index. An entry is *armed* (linked into exactly one list, it
 //!   will fire), *parked* (allocated, linked nowhere, never fires) or *free*
 //!   (on the free list; its id must not be used). Freed slots are reused, so
 //!   an id used after [`Wheel::remove`] names some other entry or panics.
@@ -97,6 +97,8 @@
 
 use std::mem;
 
+use crate::table::Chunked;
+
 /// A timer's handle in its wheel. Plain slab index: the owner must not use
 /// an id after `remove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,7 +181,7 @@ fn not_allocated(i: u32) -> ! {
 pub struct Wheel<T> {
     /// Current time: the last `advance` target (or a tick inside `advance`).
     now: u64,
-    slab: Vec<Slot<T>>,
+    slab: Chunked<Slot<T>>,
     /// Head of the free list, threaded through `Slot::Free`.
     free: u32,
     /// Allocated entries.
@@ -204,7 +206,7 @@ impl<T> Wheel<T> {
     pub fn new(now: u64) -> Self {
         Wheel {
             now,
-            slab: Vec::new(),
+            slab: Chunked::default(),
             free: NIL,
             len: 0,
             armed: 0,
@@ -386,7 +388,7 @@ impl<T> Wheel<T> {
     /// sort buffer for past deadlines), by capacity. Heap owned by the payloads themselves is
     /// not counted.
     pub fn heap_bytes(&self) -> usize {
-        self.slab.capacity() * mem::size_of::<Slot<T>>()
+        self.slab.heap_bytes()
             + self.lists.capacity() * mem::size_of::<List>()
             + self.scratch.capacity() * mem::size_of::<u32>()
     }
