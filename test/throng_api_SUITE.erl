@@ -83,6 +83,12 @@
     name_of_session_that_dies_at_once_is_freed/1,
     start_timer_and_cancel_timer/1,
     monitor_process_in_callback/1,
+    %% callbacks run by the caller (the engine's inline option)
+    inline_calls_run_in_the_caller/1,
+    inline_all_runs_casts_in_the_sender/1,
+    inline_none_runs_everything_in_executors/1,
+    inline_exception_report_keeps_class_and_stack/1,
+    inline_runner_killed_stops_the_session/1,
     %% scale
     many_sessions/1
 ]).
@@ -95,7 +101,8 @@ suite() ->
 all() ->
     [{group, start}, {group, call}, {group, cast}, {group, send_request},
      {group, stop}, {group, sys}, {group, monitor}, {group, timeouts},
-     {group, modules}, {group, names_timers}, {group, crash}, {group, scale}].
+     {group, modules}, {group, names_timers}, {group, crash}, {group, inline},
+     {group, scale}].
 
 groups() ->
     [{start, [], [start_returns_ok_session, start_init_results,
@@ -128,6 +135,10 @@ groups() ->
      {crash, [], [crash_reasons_in_down, crash_bad_state_enter_return,
                   error_report_logged_for_abnormal_stop,
                   error_report_logged_for_init_failure]},
+     {inline, [], [inline_calls_run_in_the_caller, inline_all_runs_casts_in_the_sender,
+                   inline_none_runs_everything_in_executors,
+                   inline_exception_report_keeps_class_and_stack,
+                   inline_runner_killed_stops_the_session]},
      {scale, [], [many_sessions]}].
 
 init_per_suite(Config) ->
@@ -1137,3 +1148,110 @@ flush() ->
 
 flush_terminates() ->
     receive {terminate, _, _, _, _} -> flush_terminates() after 0 -> ok end.
+
+%%% ================================================================ inline
+
+%% Where a callback ran: the process that ran it.
+ran_in(Type, _State, #{test := Test}) ->
+    Test ! {ran_in, Type, self()},
+    keep_state_and_data.
+
+ran_in_reply({call, From}, _State, _Data) ->
+    {keep_state_and_data, [{reply, From, self()}]}.
+
+with_engine(Opts, F) ->
+    {ok, E} = throng:start_engine(Opts),
+    try F(E) after throng:stop_engine(E) end.
+
+%% Default (`inline => calls'): a call that may wait for ever runs its
+%% callback in the caller; a call with a time-out, a cast and an info run
+%% in an executor.
+inline_calls_run_in_the_caller(_Config) ->
+    S = start_puppet(),
+    Self = self(),
+    ?assertEqual(Self, throng:call(S, {do, fun ran_in_reply/3})),
+    Other = throng:call(S, {do, fun ran_in_reply/3}, 5000),
+    ?assert(is_pid(Other) andalso Other =/= Self),
+    ok = throng:cast(S, {do, fun ran_in/3}),
+    receive {ran_in, cast, P1} -> ?assertNotEqual(Self, P1) after ?T -> ct:fail(no_cast) end,
+    ok = throng:send(S, {do, fun ran_in/3}),
+    receive {ran_in, info, P2} -> ?assertNotEqual(Self, P2) after ?T -> ct:fail(no_info) end,
+    %% Inside a callback nothing runs inline (runs never nest).
+    Inner = throng:call(S, {do, fun({call, From}, _, _) ->
+                                        {ok, S2} = throng:start(throng_t_puppet, #{}, []),
+                                        {keep_state_and_data, [{reply, From, {self(), throng:call(S2, {do, fun ran_in_reply/3})}}]}
+                                end}),
+    {Self, InnerPid} = Inner,
+    ?assertNotEqual(Self, InnerPid),
+    ok = throng:stop(S).
+
+%% `inline => all': casts and infos to an idle session run in the sender,
+%% and cast/2 returns after the callback; a busy session queues them.
+inline_all_runs_casts_in_the_sender(_Config) ->
+    with_engine(#{inline => all}, fun(E) ->
+        {ok, S} = throng:start(throng_t_puppet, #{test => self()}, [{engine, E}]),
+        Self = self(),
+        ok = throng:cast(S, {do, fun ran_in/3}),
+        receive {ran_in, cast, P1} -> ?assertEqual(Self, P1) after 0 -> ct:fail(cast_not_run_yet) end,
+        ok = throng:send(S, {do, fun ran_in/3}),
+        receive {ran_in, info, P2} -> ?assertEqual(Self, P2) after 0 -> ct:fail(info_not_run_yet) end,
+        %% Order holds whoever runs what.
+        [ok = throng:cast(S, I) || I <- lists:seq(1, 20)],
+        {_, #{log := Log}} = throng:get_state(S),
+        ?assertEqual([{cast, I} || I <- lists:seq(1, 20)], Log),
+        ok = throng:stop(S)
+    end).
+
+inline_none_runs_everything_in_executors(_Config) ->
+    with_engine(#{inline => none}, fun(E) ->
+        {ok, S} = throng:start(throng_t_puppet, #{test => self()}, [{engine, E}]),
+        ?assertNotEqual(self(), throng:call(S, {do, fun ran_in_reply/3})),
+        ok = throng:stop(S)
+    end),
+    ?assertMatch({error, {badarg, _}}, throng:start_engine(#{inline => sometimes})).
+
+%% terminate/3 and the error report run in the session's executor even
+%% when the callback that raised ran in the caller; the report still has
+%% the exception's class and stack.
+inline_exception_report_keeps_class_and_stack(_Config) ->
+    ok = logger:add_handler(?FUNCTION_NAME, throng_t_log_handler,
+                            #{config => #{pid => self()}, level => all}),
+    try
+        with_engine(#{inline => all}, fun(E) ->
+            {ok, {S, M}} = throng:start_monitor(throng_t_puppet, #{test => self()}, [{engine, E}]),
+            ok = throng:cast(S, {raise, error, boom}),
+            {boom, Stack} = down(M, S),
+            ?assert(is_list(Stack) andalso Stack =/= []),
+            receive {terminate, S, boom, a, _} -> ok after ?T -> ct:fail(no_terminate) end,
+            Report = receive_report(S),
+            ?assertMatch(#{reason := {error, boom, [_ | _]}, state := {a, _}}, Report)
+        end)
+    after
+        logger:remove_handler(?FUNCTION_NAME)
+    end.
+
+%% A caller killed while it runs a session's callback: the session ends
+%% with reason killed (as a gen_statem killed in a callback), found by the
+%% engine thread's check of runners.
+inline_runner_killed_stops_the_session(_Config) ->
+    {ok, {S, M}} = throng:start_monitor(throng_t_puppet, #{}, []),
+    E = element(2, S),
+    Runner = spawn(fun() -> throng:call(S, {sleep_reply, 60000, x}) end),
+    ok = wait_for(fun() -> process_info(Runner, current_function) =:= {current_function, {timer, sleep, 1}} end),
+    ?assertMatch(#{inline_runs := 1}, throng:engine_stats(E)),
+    exit(Runner, kill),
+    ?assertEqual(killed, down(M, S)),
+    ?assertMatch(#{inline_runs := 0}, throng:engine_stats(E)),
+    ?assertExit({noproc, _}, throng:get_state(S)).
+
+wait_for(F) ->
+    wait_for(F, 500).
+
+wait_for(F, 0) ->
+    F() orelse ct:fail(wait_for_timed_out),
+    ok;
+wait_for(F, N) ->
+    case F() of
+        true -> ok;
+        false -> timer:sleep(10), wait_for(F, N - 1)
+    end.

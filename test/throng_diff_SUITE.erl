@@ -13,6 +13,9 @@
 %%%     (NIF) engine; the traces must be equal. Skipped with
 %%%     `{skip, "throng API not available"}' until `throng' exports
 %%%     `start_link/3'.</li>
+%%% <li>`throng_nif_inline': the same on a NIF engine started with
+%%%     `#{inline => all}' (callbacks of idle sessions run in the process
+%%%     that sends the event).</li>
 %%% <li>`throng_port': the same on a port engine
 %%%     (`throng:start_engine([{backend, port}])'). Off until the port
 %%%     backend exists: set `THRONG_DIFF_PORT=1' in the environment (or flip
@@ -95,13 +98,14 @@ suite() ->
 
 -spec all() -> [{group, atom()}].
 all() ->
-    [{group, gen_statem}, {group, throng_nif}, {group, throng_port}].
+    [{group, gen_statem}, {group, throng_nif}, {group, throng_nif_inline}, {group, throng_port}].
 
 -spec groups() -> [{atom(), list(), [atom()]}].
 groups() ->
     [
         {gen_statem, [], cases()},
         {throng_nif, [], cases()},
+        {throng_nif_inline, [], cases()},
         {throng_port, [], cases()}
     ].
 
@@ -188,6 +192,17 @@ init_per_group(throng_nif, Config) ->
                 {error, Reason} -> {skip, lists:flatten(io_lib:format("throng does not start: ~0p", [Reason]))}
             end
     end;
+init_per_group(throng_nif_inline, Config) ->
+    %% Casts and infos to idle sessions run in the sender (engine option
+    %% inline => all): the traces must not change.
+    case throng_diff:throng_available() of
+        false ->
+            {skip, "throng API not available"};
+        true ->
+            {ok, _} = application:ensure_all_started(throng),
+            {ok, Engine} = throng:start_engine(#{inline => all}),
+            [{backend, {throng, [{engine, Engine}]}}, {inline_engine, Engine} | Config]
+    end;
 init_per_group(throng_port, Config) ->
     case port_group_enabled() andalso throng_diff:throng_available() of
         false ->
@@ -208,6 +223,9 @@ end_per_group(throng_port, Config) ->
         undefined -> ok;
         Engine -> _ = catch throng:stop_engine(Engine), ok
     end;
+end_per_group(throng_nif_inline, Config) ->
+    _ = catch throng:stop_engine(proplists:get_value(inline_engine, Config)),
+    ok;
 end_per_group(_Group, _Config) ->
     ok.
 

@@ -138,20 +138,23 @@ call(S, Request, Timeout0) ->
     Timeout = call_timeout(Timeout0),
     get(?SELF) =:= Session andalso exit({calling_self, {throng, call, [S, Request, Timeout0]}}),
     Tag = make_ref(),
-    case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
-        ok ->
-            receive
-                {Tag, Reply} ->
-                    demonitor_flush(E, Sid, Tag),
-                    Reply;
-                {'DOWN', Tag, throng, _, Reason} ->
-                    exit({Reason, {throng, call, [S, Request, Timeout0]}})
-            after Timeout ->
-                abandon(E, Sid, Tag),
-                exit({timeout, {throng, call, [S, Request, Timeout0]}})
-            end;
-        {error, Reason} ->
+    %% A call that may wait for ever may also run the callback itself (the
+    %% engine's `inline' option): its caller waits anyway.
+    Inline = Timeout =:= infinity andalso get(?SELF) =:= undefined,
+    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request, Inline) end) of
+            {run, Work} -> throng_executor:run_inline(E, Sid, Work);
+            ok -> ok;
+            {error, Reason0} -> exit({Reason0, {throng, call, [S, Request, Timeout0]}})
+        end,
+    receive
+        {Tag, Reply} ->
+            demonitor_flush(E, Sid, Tag),
+            Reply;
+        {'DOWN', Tag, throng, _, Reason} ->
             exit({Reason, {throng, call, [S, Request, Timeout0]}})
+    after Timeout ->
+        abandon(E, Sid, Tag),
+        exit({timeout, {throng, call, [S, Request, Timeout0]}})
     end.
 
 %% gen_statem's call time-outs: an integer, infinity, {dirty_timeout, T} or
@@ -180,8 +183,12 @@ accepted({error, queue_full} = Full) -> Full;
 accepted(_) -> ok.
 
 %% The hot path of cast/2 and send/2: throng_lib:retry/1 without a fun.
+%% Outside callbacks the engine may hand the callback to the sender (its
+%% `inline' option `all').
 send_event(E, Sid, Kind, Msg) ->
-    case throng_nif:session_send(E, Sid, Kind, Msg) of
+    case throng_nif:session_send(E, Sid, Kind, Msg, get(?SELF) =:= undefined) of
+        {run, Work} ->
+            throng_executor:run_inline(E, Sid, Work);
         {error, busy} ->
             erlang:yield(),
             send_event(E, Sid, Kind, Msg);
@@ -208,7 +215,7 @@ reply(Replies) when is_list(Replies) ->
 send_request(Ref, Request) ->
     {throng, E, Sid} = S = ref(Ref),
     Tag = make_ref(),
-    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request) end) of
+    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request, false) end) of
             ok -> ok;
             {error, Reason} -> erlang:self() ! {'DOWN', Tag, throng, S, Reason}
         end,

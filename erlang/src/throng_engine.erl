@@ -11,6 +11,7 @@
 
 -type opts() :: #{shards => pos_integer(), max_sessions => pos_integer(),
                   max_queue_len => pos_integer(), run_budget => pos_integer(),
+                  inline => none | calls | all,
                   executors => pos_integer(), name => atom(), default => boolean()}.
 -export_type([opts/0]).
 
@@ -44,7 +45,7 @@ lookup(E) ->
 -spec init(opts()) -> {ok, #st{}} | {stop, term()}.
 init(Opts) ->
     process_flag(trap_exit, true),
-    Limits = maps:with([shards, max_sessions, max_queue_len, run_budget], Opts),
+    Limits = maps:with([shards, max_sessions, max_queue_len, run_budget, inline], Opts),
     case throng_nif:engine_new(Limits, erlang:monotonic_time(nanosecond)) of
         {ok, E} ->
             N = maps:get(executors, Opts, 2 * erlang:system_info(schedulers_online)),

@@ -17,7 +17,7 @@
 %%% Private to Throng.
 -module(throng_executor).
 
--export([start_link/2, init/3]).
+-export([start_link/2, init/3, run_inline/3]).
 
 -include_lib("kernel/include/logger.hrl").
 
@@ -26,6 +26,10 @@
 %% Items per take: enough to make the ring and the NIF call cheap per
 %% item, few enough that one take decodes in well under a millisecond.
 -define(BATCH, 64).
+%% Callbacks of one session a caller runs in a row (an event, its enter
+%% call, events that arrived meanwhile) before it leaves the rest to the
+%% session's executor.
+-define(INLINE_RUNS, 8).
 
 %% @doc Starts the executor of engine `E''s work queue `Ix' (0-based),
 %% linked to the caller (the engine's owner).
@@ -82,20 +86,10 @@ run_all(E, [{Sid, Work} | Items], Acc) ->
 run_all(_E, [], Acc) ->
     lists:reverse(Acc).
 
-run(E, Sid, {event, Mod, Mode, Type, Content, State, Data}) ->
-    try state_callback(Mod, Mode, Type, Content, State, Data) of
-        Result -> result(Sid, Result, State, Data)
-    catch
-        throw:Result -> result(Sid, Result, State, Data);
-        Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
-    end;
-run(E, Sid, {enter, Mod, Mode, Old, State, Data}) ->
-    try state_callback(Mod, Mode, enter, Old, State, Data) of
-        Result -> result(Sid, Result, State, Data)
-    catch
-        throw:Result -> result(Sid, Result, State, Data);
-        Class:Reason:Stack -> raise(E, Sid, callback, Class, Reason, Stack)
-    end;
+run(E, Sid, {event, _, _, _, _, _, _} = Work) ->
+    state_work(E, Sid, Work, executor);
+run(E, Sid, {enter, _, _, _, _, _} = Work) ->
+    state_work(E, Sid, Work, executor);
 run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
     Outcome =
         try Mod:init(Args) of
@@ -117,7 +111,11 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
             _ -> Pid ! {Tag, Outcome}
         end,
     ok;
-run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
+run(E, Sid, {terminate, Mod, Reason, State, Data, Raised}) ->
+    _ = case Raised of
+            undefined -> ok;
+            _ -> put({?RAISED, Sid}, Raised)
+        end,
     Report =
         case has_terminate(Mod) of
             false ->
@@ -133,6 +131,46 @@ run(E, Sid, {terminate, Mod, Reason, State, Data}) ->
                 end
         end,
     log_terminate(E, Sid, Report).
+
+%% @doc Runs, in the calling process, the state callback the engine
+%% handed it (`{run, Work}' from `throng_nif:session_send/5' or
+%% `session_call/6': see the engine's `inline' option), as an executor
+%% would, then the session's next callbacks while the engine hands them
+%% over (at most `?INLINE_RUNS' in all). Private to Throng.
+-spec run_inline(throng_nif:engine(), throng_nif:sid(), tuple()) -> ok.
+run_inline(E, Sid, Work) ->
+    run_inline(E, Sid, Work, ?INLINE_RUNS).
+
+run_inline(E, Sid, Work, N) ->
+    put(?SELF, {throng, E, Sid}),
+    R = state_work(E, Sid, Work, inline),
+    erase(?SELF),
+    case R of
+        {Sid, Result, Modes} ->
+            case throng_lib:retry(fun() -> throng_nif:session_done(E, Sid, Result, Modes, N > 1) end) of
+                {run, Next} -> run_inline(E, Sid, Next, N - 1);
+                _ -> ok
+            end;
+        ok ->
+            ok
+    end.
+
+%% A state callback (event or enter call): `{Sid, Result, Modes}' for the
+%% engine, or `ok' when it raised (handed in at once).
+state_work(E, Sid, {event, Mod, Mode, Type, Content, State, Data}, How) ->
+    try state_callback(Mod, Mode, Type, Content, State, Data) of
+        Result -> result(Sid, Result, State, Data)
+    catch
+        throw:Result -> result(Sid, Result, State, Data);
+        Class:Reason:Stack -> raise(E, Sid, How, Class, Reason, Stack)
+    end;
+state_work(E, Sid, {enter, Mod, Mode, Old, State, Data}, How) ->
+    try state_callback(Mod, Mode, enter, Old, State, Data) of
+        Result -> result(Sid, Result, State, Data)
+    catch
+        throw:Result -> result(Sid, Result, State, Data);
+        Class:Reason:Stack -> raise(E, Sid, How, Class, Reason, Stack)
+    end.
 
 %% The name goes before the session's monitors hear of its end, so a
 %% name is free when stop/1 returns (as a process's registered name).
@@ -179,11 +217,17 @@ same({keep_state, D}, _, D) -> keep_state_and_data;
 same({keep_state, D, A}, _, D) -> {keep_state_and_data, A};
 same(Result, _, _) -> Result.
 
-raise(E, Sid, Kind, Class, Reason, Stack) ->
+raise(E, Sid, executor, Class, Reason, Stack) ->
     %% Remembered for the error report, which terminate's work item (sent
     %% to this same executor) logs with the exception's class and stack.
     put({?RAISED, Sid}, {Class, Reason, Stack}),
-    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, Kind, raised(Class, Reason, Stack)) end),
+    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, callback, raised(Class, Reason, Stack)) end),
+    ok;
+raise(E, Sid, inline, Class, Reason, Stack) ->
+    %% terminate/3 runs in the session's executor: the engine keeps the
+    %% exception for the report and hands it over with the work item.
+    {R, Exit} = raised(Class, Reason, Stack),
+    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, callback, {R, Exit, {Class, Reason, Stack}}) end),
     ok.
 
 %% gen_statem's exit reasons: class error gives {Reason, Stack}.

@@ -12,7 +12,7 @@
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,
          executor_done/4]).
 -export([session_start/6, session_init_result/4, session_raise/4,
-         session_terminated/2, session_send/4, session_call/5, session_system/5,
+         session_terminated/2, session_send/5, session_call/6, session_done/5, session_system/5,
          session_monitor/4, session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
 
 -on_load(init/0).
@@ -86,13 +86,24 @@ session_raise(_E, _Sid, _Kind, _Reason) -> erlang:nif_error(nif_not_loaded).
 -spec session_terminated(engine(), sid()) -> map() | error().
 session_terminated(_E, _Sid) -> erlang:nif_error(nif_not_loaded).
 
-%% @doc A `cast' or `info' event.
--spec session_send(engine(), sid(), cast | info, term()) -> ok | error().
-session_send(_E, _Sid, _Kind, _Msg) -> erlang:nif_error(nif_not_loaded).
+%% @doc A `cast' or `info' event. With `Inline' (and the engine's
+%% `inline' option `all') the callback of an idle session is handed to the
+%% caller to run: `{run, Work}' (then `session_done/5').
+-spec session_send(engine(), sid(), cast | info, term(), boolean()) -> ok | {run, tuple()} | error().
+session_send(_E, _Sid, _Kind, _Msg, _Inline) -> erlang:nif_error(nif_not_loaded).
 
-%% @doc A `{call, {Pid, Tag}}' event; `Pid' monitors the session with `Tag'.
--spec session_call(engine(), sid(), pid(), term(), term()) -> ok | error().
-session_call(_E, _Sid, _Pid, _Tag, _Req) -> erlang:nif_error(nif_not_loaded).
+%% @doc A callback handed out with `{run, Work}' returned `Result' (with
+%% `Modes' as for `session_init_result/4'). `{run, Work}' again for the
+%% session's next callback when `Inline', else `ok'.
+-spec session_done(engine(), sid(), term(), [{module(), term()}], boolean()) -> ok | {run, tuple()} | error().
+session_done(_E, _Sid, _Result, _Modes, _Inline) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Monitors the session for `Pid' (DOWN with `Tag') and queues the
+%% call `{call, {Pid, Tag}}'. With `Inline' (`Pid' the caller, the engine's
+%% `inline' option `calls' or `all') the callback of an idle session is
+%% handed to the caller to run: `{run, Work}'.
+-spec session_call(engine(), sid(), pid(), term(), term(), boolean()) -> ok | {run, tuple()} | error().
+session_call(_E, _Sid, _Pid, _Tag, _Req, _Inline) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A system request answered with `{Tag, Reply}'; `Pid' monitors the
 %% session with `Tag' meanwhile.

@@ -29,6 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod atoms;
 mod beam;
 mod etf;
+mod inline;
 mod out;
 mod parse;
 mod queue;
@@ -86,6 +87,14 @@ pub struct EngineRes {
     /// The raw results quoted by `bad_state_enter_return_from_state_function`
     /// of sessions whose `terminate/3` runs, until their DOWN is sent.
     raw_results: Mutex<HashMap<u64, Etf>>,
+    /// `{Class, Reason, Stack}` of the exception that stopped a session, for
+    /// the error report its terminate work item carries (kept when the
+    /// callback ran inline, in a process the report is not logged from).
+    raised: Mutex<HashMap<u64, Etf>>,
+    /// The `inline` option (see [`inline`]).
+    inline: inline::Mode,
+    /// Sessions whose callback runs in a caller.
+    claims: inline::Claims,
 }
 
 #[rustler::resource_impl]
@@ -121,6 +130,11 @@ impl EngineRes {
     /// Keeps the raw result a stopping session's reason quotes.
     pub fn keep_raw_result(&self, session: SessionId, raw: Etf) {
         self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).insert(session.to_u64(), raw);
+    }
+
+    /// The exception kept for a session's error report, once.
+    fn take_raised(&self, id: u64) -> Option<Etf> {
+        self.raised.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
     }
 
     fn take_raw_result(&self, id: u64) -> Option<Etf> {
@@ -187,7 +201,9 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
             s.wake = false;
             std::mem::take(&mut s.owners_down)
         };
-        let mut out = Out { target: Target::Owned(&mut owned), engine: &res, raw_result: None, report: None };
+        check_claims(&res, &mut owned);
+        let mut out =
+            Out { target: Target::Owned(&mut owned), engine: &res, raw_result: None, report: None, inline: None };
         for pid in downs {
             let ids = res.owners.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid).map(|(_, ids)| ids);
             for id in ids.unwrap_or_default() {
@@ -201,6 +217,31 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
             res.wake();
         }
     }
+}
+
+/// Sessions claimed by a runner that died in the callback end with reason
+/// `killed` (see [`inline`]).
+fn check_claims(res: &ResourceArc<EngineRes>, owned: &mut OwnedEnv) {
+    let old = res.claims.old(res.engine.now_ms());
+    if old.is_empty() {
+        return;
+    }
+    let dead: Vec<(u64, LocalPid)> =
+        owned.run(|env| old.into_iter().filter(|(_, pid)| !env.is_process_alive(*pid)).collect());
+    for (id, pid) in dead {
+        if res.claims.drop_dead(id, pid) {
+            let mut out =
+                Out { target: Target::Owned(&mut *owned), engine: res, raw_result: None, report: None, inline: None };
+            let _ = res.engine.kill(sid(id), killed_etf(), &mut out);
+        }
+    }
+}
+
+fn killed_etf() -> Etf {
+    // term_to_binary(killed)
+    let mut b = vec![131, 119, 6];
+    b.extend_from_slice(b"killed");
+    Etf::from_bytes(b)
 }
 
 fn shutdown_etf() -> Etf {
@@ -259,6 +300,13 @@ fn config_from(opts: Term<'_>) -> NifResult<Config> {
 #[rustler::nif]
 fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'a>> {
     let config = config_from(opts)?;
+    let inline_mode = match opts.map_get(atoms::inline()) {
+        Err(_) => inline::Mode::Calls,
+        Ok(v) if v.decode::<Atom>().ok() == Some(atoms::none()) => inline::Mode::None,
+        Ok(v) if v.decode::<Atom>().ok() == Some(atoms::calls()) => inline::Mode::Calls,
+        Ok(v) if v.decode::<Atom>().ok() == Some(atoms::all()) => inline::Mode::All,
+        Ok(_) => return Err(rustler::Error::BadArg),
+    };
     let engine = match Engine::new(Beam::default(), config, SystemClock::from_nanos(i128::from(now_ns))) {
         Ok(e) => e,
         Err(e) => return Ok(error_term(env, e)),
@@ -271,6 +319,9 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
         thread: Mutex::new(None),
         owners: Mutex::new(HashMap::new()),
         raw_results: Mutex::new(HashMap::new()),
+        raised: Mutex::new(HashMap::new()),
+        inline: inline_mode,
+        claims: inline::Claims::new(),
         next_wake: AtomicI64::new(i64::MIN),
         abandoned: Mutex::new(std::collections::HashSet::new()),
         abandoned_len: std::sync::atomic::AtomicUsize::new(0),
@@ -323,7 +374,8 @@ fn take<'a>(env: Env<'a>, engine: &ResourceArc<EngineRes>, ix: usize, max: usize
         let q = ex.get(ix).ok_or(rustler::Error::BadArg)?;
         q.take(max.clamp(1, MAX_TAKE))
     };
-    let terms: Vec<Term<'a>> = items.iter().map(|i| i.term(env, |id| engine.raw_result(id))).collect();
+    let terms: Vec<Term<'a>> =
+        items.iter().map(|i| i.term(env, |id| (engine.raw_result(id), engine.take_raised(id)))).collect();
     Ok(terms.encode(env))
 }
 
@@ -385,7 +437,8 @@ fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
 }
 
 /// `engine_stats(E)`: `#{sessions, queued_events, timers, table_bytes,
-/// executor_queue}` (`executor_queue`: callbacks waiting for an executor).
+/// executor_queue, inline_runs}` (`executor_queue`: callbacks waiting for
+/// an executor; `inline_runs`: callbacks running in callers).
 #[rustler::nif(schedule = "DirtyCpu")]
 fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<Term<'a>> {
     let st = engine.engine.stats();
@@ -397,6 +450,7 @@ fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<T
         (atoms::timers().encode(env), st.timers.encode(env)),
         (atoms::table_bytes().encode(env), st.table_bytes.encode(env)),
         (atoms::executor_queue().encode(env), executor_queue.encode(env)),
+        (atoms::inline_runs().encode(env), engine.claims.len().encode(env)),
     ];
     Term::map_from_pairs(env, &pairs)
 }
@@ -522,6 +576,12 @@ fn session_raise<'a>(
 ) -> NifResult<Term<'a>> {
     on_scheduler();
     let mut out = Out::nif(env, &engine);
+    // `{Reason, ExitReason, {Class, Reason, Stack}}` from a callback that
+    // ran inline: the exception is kept for the error report.
+    let (reason, raised) = match rustler::types::tuple::get_tuple(reason) {
+        Ok(t) if t.len() == 3 => (rustler::types::tuple::make_tuple(env, &t[..2]), Some(t[2])),
+        _ => (reason, None),
+    };
     let reason = Etf::encode(reason);
     if kind == atoms::init() {
         match engine.engine.resume_init(sid(id), throng_core::InitResult::Exception(reason), &mut out) {
@@ -531,7 +591,16 @@ fn session_raise<'a>(
     } else if kind == atoms::terminate() {
         terminated(env, &engine, id, TerminateResult::Exception(reason))
     } else {
+        if let Some(raised) = raised {
+            let mut map = engine.raised.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() < MAX_ABANDONED {
+                map.insert(id, Etf::encode(raised));
+            }
+        }
         let r = engine.engine.resume(sid(id), throng_core::CallbackResult::Exception(reason), &mut out);
+        if !matches!(r, Err(Error::Busy)) {
+            engine.claims.release(id);
+        }
         Ok(ok_or_error(env, r))
     }
 }
@@ -559,7 +628,9 @@ fn session_terminated<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64)
     terminated(env, &engine, id, TerminateResult::Ok)
 }
 
-/// `session_send(E, Sid, Kind, Msg)`: a `cast` or `info` event.
+/// `session_send(E, Sid, Kind, Msg, Inline)`: a `cast` or `info` event.
+/// With `Inline` (and the engine's `inline` option `all`), an idle
+/// session's callback is handed to the caller to run: `{run, Work}`.
 #[rustler::nif]
 fn session_send<'a>(
     env: Env<'a>,
@@ -567,6 +638,7 @@ fn session_send<'a>(
     id: u64,
     kind: Atom,
     msg: Term<'a>,
+    inline: bool,
 ) -> NifResult<Term<'a>> {
     on_scheduler();
     let kind = if kind == atoms::cast() {
@@ -577,8 +649,56 @@ fn session_send<'a>(
         return Err(rustler::Error::BadArg);
     };
     let mut out = Out::nif(env, &engine);
+    if inline && engine.inline == inline::Mode::All {
+        out.inline = Some((sid(id), None));
+    }
     let r = engine.engine.send_event(sid(id), Event::new(kind, Etf::encode(msg)), &mut out);
-    Ok(ok_or_error(env, r))
+    Ok(run_or(env, &engine, id, out.inline, r))
+}
+
+/// `{run, Work}` when the caller is to run the session's callback (it then
+/// holds the session's claim), else what `r` says.
+fn run_or<'a>(
+    env: Env<'a>,
+    engine: &EngineRes,
+    id: u64,
+    inline: Option<(SessionId, Option<Term<'a>>)>,
+    r: Result<(), Error>,
+) -> Term<'a> {
+    match (r, inline) {
+        (Ok(()), Some((_, Some(work)))) => {
+            engine.claims.claim(id, env.pid(), engine.engine.now_ms());
+            (atoms::run(), work).encode(env)
+        }
+        (r, _) => ok_or_error(env, r),
+    }
+}
+
+/// `session_done(E, Sid, Result, Modes, Inline)`: a callback that ran
+/// inline (`{run, Work}`) returned `Result`; applied as `executor_done`
+/// does. `{run, Work}` again when the session's next callback is for the
+/// caller to run too (only with `Inline`), else `ok`.
+#[rustler::nif]
+fn session_done<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    id: u64,
+    result: Term<'a>,
+    modes: Term<'a>,
+    inline: bool,
+) -> NifResult<Term<'a>> {
+    on_scheduler();
+    record_modes(&engine, modes)?;
+    let mut out = Out::nif(env, &engine);
+    out.raw_result = Some(result);
+    if inline {
+        out.inline = Some((sid(id), None));
+    }
+    let r = engine.engine.resume(sid(id), parse::callback_result(result), &mut out);
+    if !matches!(r, Err(Error::Busy)) {
+        engine.claims.release(id);
+    }
+    Ok(run_or(env, &engine, id, out.inline, r))
 }
 
 /// Monitors the session for `Pid` with `Tag` as the monitor reference.
@@ -586,8 +706,10 @@ fn monitor_for(engine: &EngineRes, id: SessionId, from: &BeamFrom) -> Result<(),
     engine.engine.monitor(id, from.clone()).map(|_| ())
 }
 
-/// `session_call(E, Sid, Pid, Tag, Req)`: monitors the session for the
-/// caller (DOWN with `Tag`) and queues `{call, {Pid, Tag}}`.
+/// `session_call(E, Sid, Pid, Tag, Req, Inline)`: monitors the session
+/// for the caller (DOWN with `Tag`) and queues `{call, {Pid, Tag}}`. With
+/// `Inline` (and the engine's `inline` option `calls` or `all`), an idle
+/// session's callback is handed to the caller to run: `{run, Work}`.
 #[rustler::nif]
 fn session_call<'a>(
     env: Env<'a>,
@@ -596,6 +718,7 @@ fn session_call<'a>(
     pid: LocalPid,
     tag: Term<'a>,
     req: Term<'a>,
+    inline: bool,
 ) -> NifResult<Term<'a>> {
     on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
@@ -603,11 +726,14 @@ fn session_call<'a>(
         return Ok(error_term(env, e));
     }
     let mut out = Out::nif(env, &engine);
+    if inline && engine.inline != inline::Mode::None && pid == env.pid() {
+        out.inline = Some((sid(id), None));
+    }
     let r = engine.engine.call(sid(id), from.clone(), Etf::encode(req), &mut out);
     if r.is_err() {
         blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from));
     }
-    Ok(ok_or_error(env, r))
+    Ok(run_or(env, &engine, id, out.inline, r))
 }
 
 /// `session_system(E, Sid, Req, Pid, Tag)`: `get_state`, `get_status`,

@@ -36,12 +36,15 @@ pub struct Out<'a, 'r> {
     pub raw_result: Option<Term<'a>>,
     /// The terminate report of a session that terminated in this call.
     pub report: Option<Term<'a>>,
+    /// The caller runs this session's next callback itself (see
+    /// [`crate::inline`]): its work term, instead of a queued item.
+    pub inline: Option<(SessionId, Option<Term<'a>>)>,
 }
 
 impl<'a, 'r> Out<'a, 'r> {
     /// Output for a NIF call.
     pub fn nif(env: Env<'a>, engine: &'r ResourceArc<EngineRes>) -> Self {
-        Out { target: Target::Env(env), engine, raw_result: None, report: None }
+        Out { target: Target::Env(env), engine, raw_result: None, report: None, inline: None }
     }
 
     fn send<F>(&mut self, pid: &LocalPid, build: F)
@@ -288,7 +291,43 @@ fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term
     Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
 }
 
-pub(crate) fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Term<'e> {
+/// A state callback to run, as the executor reads it: `{event, Module,
+/// Mode, Type, Content, State, Data}` or `{enter, Module, Mode, OldState,
+/// State, Data}`.
+pub(crate) fn invocation_term<'e>(env: Env<'e>, call: &Invocation<'_, Beam>) -> Term<'e> {
+    let a = |x: rustler::Atom| x.encode(env);
+    match call {
+        Invocation::Event { module, mode, event, state, data } => make_tuple(
+            env,
+            &[
+                a(atoms::event()),
+                module.encode(env),
+                mode_term(env, mode.function),
+                event_type_term(env, &event.kind),
+                event.content.decode(env),
+                state.decode(env),
+                data.decode(env),
+            ],
+        ),
+        Invocation::Enter { module, mode, old_state, state, data } => make_tuple(
+            env,
+            &[
+                a(atoms::enter()),
+                module.encode(env),
+                mode_term(env, mode.function),
+                old_state.decode(env),
+                state.decode(env),
+                data.decode(env),
+            ],
+        ),
+    }
+}
+
+/// An `init/1` or `terminate/3` call, as the executor reads it. `raw`: the
+/// raw result a terminate reason quotes; `raised`: `{Class, Reason, Stack}`
+/// of the exception that stopped the session, for its error report
+/// (`undefined` if none was kept).
+pub(crate) fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>, raised: Option<Term<'e>>) -> Term<'e> {
     let a = |x: rustler::Atom| x.encode(env);
     match w {
         Work::Init { module, args, from } => {
@@ -302,6 +341,7 @@ pub(crate) fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>) -> Te
                 reason_term(env, reason, raw, Form::Raw),
                 state.decode(env),
                 data.decode(env),
+                raised.unwrap_or_else(|| a(atoms::undefined())),
             ],
         ),
     }
@@ -357,6 +397,12 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
+        if let (Some((for_session, work @ None)), Target::Env(env)) = (&mut self.inline, &self.target) {
+            if *for_session == session {
+                *work = Some(invocation_term(*env, call));
+                return;
+            }
+        }
         let ring = self.engine.push_work(session, Item::invocation(session.to_u64(), call));
         self.ring(ring);
     }

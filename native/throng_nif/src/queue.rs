@@ -107,8 +107,9 @@ impl Item {
     }
 
     /// `{Sid, Work}` as the executor reads it (see throng_executor.erl).
-    /// `raw` gives the raw callback result a terminate reason may quote.
-    pub fn term<'e>(&self, env: Env<'e>, raw: impl FnOnce(u64) -> Option<Etf>) -> Term<'e> {
+    /// `extras` gives the raw callback result a terminate reason may quote
+    /// and the exception kept for the error report.
+    pub fn term<'e>(&self, env: Env<'e>, extras: impl FnOnce(u64) -> (Option<Etf>, Option<Etf>)) -> Term<'e> {
         let a = |x: Atom| x.encode(env);
         let work = match &self.what {
             What::Event { module, mode, kind, lens, bytes } => {
@@ -153,8 +154,9 @@ impl Item {
                 )
             }
             What::Work(w) => {
-                let raw = raw(self.session);
-                crate::out::work_term(env, w, raw.as_ref().map(|r| r.decode(env)))
+                let (raw, raised) = extras(self.session);
+                let dec = |t: Option<Etf>| t.map(|t| t.decode(env));
+                crate::out::work_term(env, w, dec(raw), dec(raised))
             }
         };
         make_tuple(env, &[self.session.encode(env), work])
