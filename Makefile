@@ -4,6 +4,7 @@
 #   make test        every gate and test suite, in the order CI runs them
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
+#   make bench-targets  the BEAM bridge's targets at a million sessions
 #   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
 #   make clean       remove build output
 #
@@ -31,7 +32,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo mem-probe clean
+	mix-consumer-test rebar-consumer-test bench-core demo bench-targets mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -111,6 +112,17 @@ demo:
 	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_demo.erl
 	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
 		-eval 'throng_demo:main()'
+
+# make bench-targets: the BEAM bridge's targets (memory per idle session,
+# casts per second, call round trip) at a million sessions of gen_statem,
+# of Throng's default engine and of an engine with inline => all
+# (bench/throng_targets.erl); about a minute.
+bench-targets:
+	$(REBAR3) compile
+	mkdir -p $(DEMO_EBIN)
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_targets.erl
+	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval 'throng_targets:main()'
 
 # make mem-probe: N demo_lock sessions started and stopped; prints RSS,
 # native memory, BEAM blocks and BEAM allocator slack per session apart

@@ -2,9 +2,10 @@
 %%% runs it: the same module on `gen_statem' and on Throng.
 %%%
 %%% `{button, Digit}' casts; the right code opens the door for `OpenMs'
-%%% (a state time-out), then it locks again. Opening and relocking are
-%%% counted in a `counters' array kept in `persistent_term' (a counters
-%%% reference cannot live in a session's data: data is stored encoded).
+%%% (a state time-out), then it locks again. Opening, relocking and
+%%% buttons pressed while the door is open are counted (indexes 1, 2, 3) in
+%%% a `counters' array kept in `persistent_term' (a counters reference
+%%% cannot live in a session's data: data is stored encoded).
 -module(demo_lock).
 
 -export([init/1, callback_mode/0, locked/3, open/3]).
@@ -40,6 +41,7 @@ open(state_timeout, lock, Data) ->
     counters:add(persistent_term:get(demo_lock_counters), 2, 1),
     {next_state, locked, Data};
 open(cast, {button, _}, Data) ->
+    counters:add(persistent_term:get(demo_lock_counters), 3, 1),
     {next_state, open, Data};
 open({call, From}, state, _Data) ->
     {keep_state_and_data, [{reply, From, open}]}.

@@ -11,7 +11,9 @@ defmodule Throng.StateMachine do
   `start_link/3` returns is not a pid but a *session*, a term of the form
   `{:throng, engine, id}` whose state, data, event queue, postponed events
   and time-outs live in Throng's engine rather than in a process. The
-  callbacks run in the engine's executor processes.
+  callbacks run in the engine's executor processes, or, for an idle session,
+  in the process that sends the event (the engine option `:inline`: by
+  default a `call/3` that may wait for ever; casts too with `inline: :all`).
 
   ## Example
 
@@ -1164,7 +1166,7 @@ defmodule Throng.StateMachine do
   @doc """
   Inside a callback, returns the session the callback runs for; elsewhere
   `nil`. What `self()` is in a `:gen_statem` callback (which, in a session's
-  callback, is the pid of an executor, not the session).
+  callback, is the pid of an executor or of the caller, not the session).
   """
   @spec self() :: session | nil
   def self do

@@ -467,8 +467,23 @@ self() ->
 %%% ------------------------------------------------------------------ engines
 
 %% @doc Starts an engine: `#{shards, max_sessions, max_queue_len,
-%% run_budget, executors}' (all optional). The engine lives as long as the
-%% process that owns it, under Throng's supervisor.
+%% run_budget, executors, inline}' (all optional). The engine lives as long
+%% as the process that owns it, under Throng's supervisor.
+%%
+%% <ul>
+%% <li>`max_sessions' (10,000,000), `max_queue_len' (10,000 events a
+%%     session may hold), `shards' (64), `run_budget' (64 events a session
+%%     handles before others get their turn): the engine's limits.</li>
+%% <li>`executors' (2 x schedulers): the processes that run callbacks.</li>
+%% <li>`inline' (`calls'): which events to an idle session run their
+%%     callback in the process that sends them, instead of an executor:
+%%     `calls' (calls with an `infinity' time-out), `all' (those, casts and
+%%     infos; `cast/2' then returns once the callback has run) or `none'.
+%%     See docs/bridge.md.</li>
+%% </ul>
+%%
+%% Options the engine cannot take give `{error, badarg}' or `{error,
+%% {badarg, Stack}}'.
 -spec start_engine(throng_engine:opts()) -> {ok, engine()} | {error, term()}.
 start_engine(Opts) when is_map(Opts) ->
     case supervisor:start_child(throng_engine_sup, [Opts]) of
