@@ -265,10 +265,13 @@ start_link_session_stops_with_owner(_Config) ->
     %% An owner that exits normally stops its sessions too.
     Owner2 = spawn(fun() ->
                            {ok, S2} = throng:start_link(throng_t_puppet, #{}, []),
-                           Self ! {session, S2}
+                           Self ! {session, S2},
+                           %% Exits normally once the test monitors S2.
+                           receive go -> ok end
                    end),
     S2 = receive {session, S20} -> S20 after ?T -> ct:fail(no_session) end,
     MRef2 = throng:monitor(S2),
+    Owner2 ! go,
     ?assertEqual(shutdown, down(MRef2, S2)),
     ?assertNot(is_process_alive(Owner2)).
 
