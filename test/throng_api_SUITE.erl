@@ -1092,7 +1092,15 @@ many_sessions(_Config) ->
         Ss = [begin {ok, S} = throng:start(throng_t_puppet, #{}, Opts), S end
               || _ <- lists:seq(1, N)],
         ?assertEqual(N, length(lists:usort(Ss))),
-        ?assertMatch(#{sessions := N}, throng:engine_stats(E)),
+        #{sessions := N, memory := Mem0, table_bytes := Table0} = throng:engine_stats(E),
+        ?assert(Mem0 > Table0),
+        %% memory counts the sessions' data: 1 KB more in each.
+        Big = binary:copy(<<"x">>, 1000),
+        [ok = throng:cast(S, {do, fun(_, _, D) -> {keep_state, D#{big => Big}} end}) || S <- Ss],
+        [ok = throng:sync(S) || S <- Ss],
+        #{memory := Mem1} = throng:engine_stats(E),
+        ?assert(Mem1 - Mem0 >= N * 1000),
+        [ok = throng:cast(S, {do, fun(_, _, D) -> {keep_state, maps:remove(big, D)} end}) || S <- Ss],
         [ok = throng:cast(S, {n, I}) || {S, I} <- lists:zip(Ss, lists:seq(1, N))],
         [ok = throng:cast(S, again) || S <- Ss],
         [ok = throng:sync(S) || S <- Ss],

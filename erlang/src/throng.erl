@@ -500,9 +500,12 @@ stop_engine(E) ->
     end.
 
 %% @doc Engine-wide figures: `#{sessions, queued_events, timers,
-%% table_bytes, executor_queue}': live sessions, events waiting in
-%% sessions' queues, time-outs held, bytes of the session tables and timer
-%% wheels, and callbacks waiting for an executor.
+%% table_bytes, memory, executor_queue, inline_runs}': live sessions, events
+%% waiting in sessions' queues, time-outs held, bytes of the session tables
+%% and timer wheels, those plus the sessions' own heap (states, data, queues
+%% of busy sessions: an estimate, without the allocator's rounding),
+%% callbacks waiting for an executor and callbacks running in callers. It
+%% visits every session (on a dirty scheduler).
 -spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
 engine_stats(E) ->
     throng_nif:engine_stats(E).

@@ -123,6 +123,12 @@ pub struct Stats {
     /// Bytes held by the session tables and timer wheels (capacity-based;
     /// heap owned by states, data and queues is not included).
     pub table_bytes: usize,
+    /// Heap held by sessions besides their table slots: states and data
+    /// ([`Machine::heap_bytes`]) and the extras of sessions that have
+    /// queued events, monitors or a callback running (their queues' and
+    /// events' own heap not included). An estimate, without the
+    /// allocator's rounding.
+    pub session_heap_bytes: usize,
 }
 
 /// The engine. `Sync`: share it (e.g. in an `Arc`) between threads.
@@ -648,14 +654,34 @@ impl<M: Machine> Engine<M> {
             st.table_bytes += sh.slots.heap_bytes() + sh.wheel.heap_bytes();
             for cell in sh.slots.iter() {
                 match &cell.slot {
-                    Slot::Live(s) => st.queued_events += s.extras.as_ref().map_or(0, |e| e.queued()),
-                    Slot::Idle(Idle::Init(i)) => st.queued_events += i.extras.queued(),
+                    Slot::Live(s) => {
+                        st.session_heap_bytes += self.ctx.machine.heap_bytes(&s.state, &s.data);
+                        if let Some(e) = &s.extras {
+                            st.queued_events += e.queued();
+                            st.session_heap_bytes += extras_bytes(e);
+                        }
+                    }
+                    Slot::Idle(Idle::Init(i)) => {
+                        st.queued_events += i.extras.queued();
+                        st.session_heap_bytes += std::mem::size_of_val(&**i) + extras_bytes(&i.extras);
+                    }
                     Slot::Idle(Idle::Free { .. }) => {}
                 }
             }
         }
         st
     }
+}
+
+/// An extras record's own heap: the box, its queues' and lists' buffers,
+/// a pending transition.
+fn extras_bytes<M: Machine>(e: &Extras<M>) -> usize {
+    std::mem::size_of_val(e)
+        + e.mailbox.capacity() * std::mem::size_of::<Incoming<M>>()
+        + (e.queue.capacity() + e.postponed.capacity()) * std::mem::size_of::<Event<M>>()
+        + e.t0q.capacity() * std::mem::size_of::<TimerId>()
+        + e.monitors.capacity() * std::mem::size_of::<(MonitorRef, M::Watcher)>()
+        + e.pending.as_ref().map_or(0, |t| std::mem::size_of_val(&**t))
 }
 
 impl<M: Machine> Ctx<M> {

@@ -80,6 +80,13 @@ pub trait Machine: Send + Sync + 'static {
     /// exception). The session stops as for any exception.
     fn panic_reason(&self, message: String) -> Self::Reason;
 
+    /// Heap bytes a session's state and data hold besides the session
+    /// record, for [`Engine::stats`](crate::Engine::stats)'s memory figure.
+    /// The default, 0, suits values that hold no heap.
+    fn heap_bytes(&self, _state: &Self::State, _data: &Self::Data) -> usize {
+        0
+    }
+
     /// `Module:terminate(Reason, State, Data)`. Its return value is ignored;
     /// [`TerminateResult::Exception`] replaces the exit reason. The default
     /// does nothing, as when `terminate/3` is not exported.

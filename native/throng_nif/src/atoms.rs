@@ -19,6 +19,6 @@ rustler::atoms! {
     state, data, queue_len, postponed_len, timeouts, modules, callback_mode, suspended, busy,
     reason, current, queue, postponed, get_state, get_status, suspend, resume, sync,
     replace_state,
-    sessions, queued_events, timers, table_bytes, executor_queue, inline_runs, live,
+    sessions, queued_events, timers, table_bytes, memory, executor_queue, inline_runs, live,
     true_ = "true", false_ = "false",
 }

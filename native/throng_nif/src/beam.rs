@@ -108,4 +108,8 @@ impl Machine for Beam {
     fn panic_reason(&self, message: String) -> Etf {
         Etf::atom_and_text("panic", &message)
     }
+
+    fn heap_bytes(&self, state: &Etf, data: &Etf) -> usize {
+        state.heap_bytes() + data.heap_bytes()
+    }
 }

@@ -46,6 +46,11 @@ impl Etf {
         decode_bytes(env, self.0.as_slice())
     }
 
+    /// Heap bytes this term holds (0 for a shared atom).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+
     /// The encoding.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_slice()

@@ -437,8 +437,9 @@ fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
 }
 
 /// `engine_stats(E)`: `#{sessions, queued_events, timers, table_bytes,
-/// executor_queue, inline_runs}` (`executor_queue`: callbacks waiting for
-/// an executor; `inline_runs`: callbacks running in callers).
+/// memory, executor_queue, inline_runs}` (`memory`: the tables plus the
+/// sessions' own heap, an estimate; `executor_queue`: callbacks waiting
+/// for an executor; `inline_runs`: callbacks running in callers).
 #[rustler::nif(schedule = "DirtyCpu")]
 fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<Term<'a>> {
     let st = engine.engine.stats();
@@ -449,6 +450,7 @@ fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<T
         (atoms::queued_events().encode(env), st.queued_events.encode(env)),
         (atoms::timers().encode(env), st.timers.encode(env)),
         (atoms::table_bytes().encode(env), st.table_bytes.encode(env)),
+        (atoms::memory().encode(env), (st.table_bytes + st.session_heap_bytes).encode(env)),
         (atoms::executor_queue().encode(env), executor_queue.encode(env)),
         (atoms::inline_runs().encode(env), engine.claims.len().encode(env)),
     ];
