@@ -360,6 +360,16 @@ fn engine_set_executors<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, pids: 
 /// Most items one `executor_take` returns.
 const MAX_TAKE: usize = 1024;
 
+/// Most bytes of encoded terms one take decodes (beyond the first item):
+/// binary_to_term runs at a few hundred MB/s, so this keeps a take well
+/// under a millisecond.
+const MAX_TAKE_BYTES: usize = 128 * 1024;
+
+/// How long `executor_done` applies results before it hands the rest back
+/// (`{busy, Rest}`), so that a batch of heavy results (many actions each)
+/// stays within a NIF call's time slice.
+const DONE_BUDGET: Duration = Duration::from_micros(500);
+
 /// `executor_take(E, Ix, Max)`: up to `Max` work items `{Sid, Work}` of
 /// executor `Ix` (0-based), oldest first; `[]` when none wait, after which
 /// the next item rings the executor with `'$throng_ring'`.
@@ -372,7 +382,7 @@ fn take<'a>(env: Env<'a>, engine: &ResourceArc<EngineRes>, ix: usize, max: usize
     let items = {
         let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
         let q = ex.get(ix).ok_or(rustler::Error::BadArg)?;
-        q.take(max.clamp(1, MAX_TAKE))
+        q.take(max.clamp(1, MAX_TAKE), MAX_TAKE_BYTES)
     };
     let terms: Vec<Term<'a>> =
         items.iter().map(|i| i.term(env, |id| (engine.raw_result(id), engine.take_raised(id)))).collect();
@@ -383,11 +393,12 @@ fn take<'a>(env: Env<'a>, engine: &ResourceArc<EngineRes>, ix: usize, max: usize
 type Done<'a> = (u64, Term<'a>, Vec<(Atom, Term<'a>)>);
 
 /// `executor_done(E, Ix, Results, Max)`: the state callbacks of a batch
-/// returned; `Results` are `{Sid, Result, Modes}` as for
-/// the executor reads them, applied in order. Then takes the next batch as
+/// returned; `Results` are `{Sid, Result, Modes}` (`Modes` as for
+/// `session_init_result`), applied in order. Then takes the next batch as
 /// `executor_take/3` does: `{ok, Items}`. When a session's shard is busy,
-/// the results from that one on are handed back, not applied:
-/// `{busy, Rest}` (call again after `erlang:yield()`).
+/// or the call has run for its time slice, the results from that one on
+/// are handed back, not applied: `{busy, Rest}` (call again after
+/// `erlang:yield()`).
 #[rustler::nif]
 fn executor_done<'a>(
     env: Env<'a>,
@@ -403,7 +414,12 @@ fn executor_done<'a>(
         return Err(rustler::Error::BadArg);
     }
     let mut out = Out::nif(env, &engine);
+    let started = std::time::Instant::now();
     for (n, (id, result, modes)) in batch.into_iter().enumerate() {
+        if n > 0 && started.elapsed() > DONE_BUDGET {
+            let rest: Vec<Term<'a>> = results.decode::<Vec<Term<'a>>>()?.split_off(n);
+            return Ok((atoms::busy(), rest).encode(env));
+        }
         for (module, mode) in modes {
             engine.engine.machine().set_mode(module, parse::callback_mode(mode));
         }

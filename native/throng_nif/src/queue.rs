@@ -101,6 +101,15 @@ impl Item {
         Item { session, what }
     }
 
+    /// Bytes of encoded terms the item holds (what taking it decodes).
+    pub fn size(&self) -> usize {
+        match &self.what {
+            What::Event { bytes, .. } | What::Enter { bytes, .. } => bytes.len(),
+            What::Work(Work::Init { args, .. }) => args.as_bytes().len(),
+            What::Work(Work::Terminate { state, data, .. }) => state.as_bytes().len() + data.as_bytes().len(),
+        }
+    }
+
     /// The item for an `init/1` or `terminate/3` call.
     pub fn work(session: u64, work: Work) -> Item {
         Item { session, what: What::Work(work) }
@@ -205,10 +214,20 @@ impl Queue {
 
     /// Up to `max` items, oldest first. An empty take ends the executor's
     /// turn: the next push rings it again.
-    pub fn take(&self, max: usize) -> Vec<Item> {
+    /// Items stop at `max_bytes` of encoded terms too (at least one is
+    /// taken): decoding them must fit in a NIF call's time slice.
+    pub fn take(&self, max: usize, max_bytes: usize) -> Vec<Item> {
         let mut q = self.lock();
-        let n = q.items.len().min(max);
-        let items: Vec<Item> = q.items.drain(..n).collect();
+        let mut items = Vec::new();
+        let mut bytes = 0usize;
+        while items.len() < max {
+            let Some(size) = q.items.front().map(Item::size) else { break };
+            if !items.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            items.extend(q.items.pop_front());
+        }
         if items.is_empty() {
             q.ringing = false;
             if q.items.capacity() > 4096 {
