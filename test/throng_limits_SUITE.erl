@@ -502,11 +502,12 @@ wait_fired(N, _) ->
 %%% ============================================================= executors
 
 %% An executor that dies (killed here while a callback runs in it) is
-%% replaced, and its successor runs the work that waited in its queue.
+%% replaced, and its successor runs the work that waited in its queue; the
+%% session whose callback it was running ends with its exit reason.
 executor_replaced_takes_over_its_queue(_Config) ->
     {ok, E} = throng:start_engine(#{executors => 1}),
     try
-        {ok, A} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
+        {ok, {A, MA}} = throng:start_monitor(throng_t_puppet, #{}, [{engine, E}]),
         {ok, B} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
         {ok, Owner} = throng_engine:lookup(E),
         {links, Links} = process_info(Owner, links),
@@ -517,6 +518,9 @@ executor_replaced_takes_over_its_queue(_Config) ->
         ok = throng:cast(B, hello),
         #{executor_queue := 1} = throng:engine_stats(E),
         exit(X, kill),
+        receive {'DOWN', MA, throng, A, Reason} -> ?assertEqual(killed, Reason)
+        after 5000 -> ct:fail(no_down_for_the_lost_callback)
+        end,
         ?assertEqual(y, throng:call(B, {reply, y}, 5000)),
         {_, #{log := Log}} = throng:get_state(B),
         ?assertEqual([{cast, hello}], Log),

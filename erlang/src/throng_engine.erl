@@ -78,17 +78,18 @@ handle_cast(_Msg, St) ->
     {noreply, St}.
 
 %% @private
-%% An executor died (a bug: callbacks run inside try): replace it, so the
-%% sessions it served keep a live executor.
+%% An executor died (killed: callbacks run inside try): replace it, so the
+%% sessions it served keep a live executor; those whose callbacks it was
+%% running end with its exit reason.
 -spec handle_info(term(), #st{}) -> {noreply, #st{}} | {stop, term(), #st{}}.
 handle_info({'EXIT', Pid, Reason}, #st{engine = E, executors = Execs} = St) ->
     case index_of(Pid, tuple_to_list(Execs), 1) of
         0 ->
             {stop, Reason, St};
         I ->
-            Execs1 = setelement(I, Execs, spawn_executor(E, I)),
-            ok = throng_nif:engine_set_executors(E, tuple_to_list(Execs1)),
-            {noreply, St#st{executors = Execs1}}
+            New = spawn_executor(E, I),
+            ok = throng_nif:executor_replaced(E, I - 1, New, Reason),
+            {noreply, St#st{executors = setelement(I, Execs, New)}}
     end;
 %% The relay for throng:start_timer/2 and throng:monitor_process/1: what
 %% would reach a gen_statem's mailbox goes to the session as info.

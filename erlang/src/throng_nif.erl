@@ -10,7 +10,7 @@
 
 -export([core_version/0]).
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,
-         executor_done/4]).
+         executor_done/4, executor_replaced/4]).
 -export([session_start/6, session_init_result/4, session_raise/4,
          session_terminated/2, session_send/5, session_call/6, session_done/5, session_system/5,
          session_monitor/4, session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
@@ -39,7 +39,13 @@ core_version() ->
 -spec engine_new(#{atom() => non_neg_integer()}, integer()) -> {ok, engine()} | error().
 engine_new(_Opts, _NowNs) -> erlang:nif_error(nif_not_loaded).
 
-%% @doc The executor processes that run this engine's callbacks.
+%% @doc Executor `Ix' (0-based) died with `Reason'; `Pid' takes over its
+%% work queue. The sessions whose callbacks the dead one was running end
+%% with `Reason'.
+-spec executor_replaced(engine(), non_neg_integer(), pid(), term()) -> ok.
+executor_replaced(_E, _Ix, _Pid, _Reason) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc The executor processes that run this engine's callbacks, set once.
 -spec engine_set_executors(engine(), [pid()]) -> ok.
 engine_set_executors(_E, _Pids) -> erlang:nif_error(nif_not_loaded).
 

@@ -122,6 +122,14 @@ impl EngineRes {
         ex[session.slot() as usize % ex.len()].push(item)
     }
 
+    /// The callback its executor took for `session` was handed in.
+    fn complete(&self, session: u64) {
+        let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
+        if !ex.is_empty() {
+            ex[SessionId::from_u64(session).slot() as usize % ex.len()].complete(session);
+        }
+    }
+
     /// Peeks at the raw result kept for a session's terminate reason.
     fn raw_result(&self, id: u64) -> Option<Etf> {
         self.raw_results.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
@@ -336,23 +344,39 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
 }
 
 /// `engine_set_executors(E, Pids)`: the executor processes, the `N`th
-/// serving queue `N`. Set once with the pool; afterwards only a
-/// replacement of one executor by another (same count) is accepted: the
-/// new one takes over the queue and is rung if work waits.
+/// serving queue `N`. Set once, with the pool (`badarg` after).
 #[rustler::nif]
-fn engine_set_executors<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> NifResult<Atom> {
+fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> NifResult<Atom> {
     let mut ex = engine.executors.write().unwrap_or_else(|p| p.into_inner());
-    if ex.is_empty() {
-        *ex = pids.into_iter().map(Queue::new).collect();
-        return Ok(atoms::ok());
-    }
-    if ex.len() != pids.len() {
+    if !ex.is_empty() || pids.is_empty() {
         return Err(rustler::Error::BadArg);
     }
-    for (q, pid) in ex.iter().zip(pids) {
-        if let Ring(Some(pid)) = q.replace_pid(pid) {
-            let _ = env.send(&pid, atoms::throng_ring().encode(env));
-        }
+    *ex = pids.into_iter().map(Queue::new).collect();
+    Ok(atoms::ok())
+}
+
+/// `executor_replaced(E, Ix, Pid, Reason)`: executor `Ix` died with
+/// `Reason` and `Pid` takes over its queue (rung if work waits). The
+/// sessions whose callbacks the dead one was running end with `Reason`, as
+/// a gen_statem dies with its process.
+#[rustler::nif]
+fn executor_replaced<'a>(
+    env: Env<'a>,
+    engine: ResourceArc<EngineRes>,
+    ix: usize,
+    pid: LocalPid,
+    reason: Term<'a>,
+) -> NifResult<Atom> {
+    let (ring, lost) = {
+        let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
+        ex.get(ix).ok_or(rustler::Error::BadArg)?.replace_pid(pid)
+    };
+    let mut out = Out::nif(env, &engine);
+    for id in lost {
+        let _ = blocking(|| engine.engine.kill(sid(id), Etf::encode(reason), &mut out));
+    }
+    if let Ring(Some(pid)) = ring {
+        let _ = env.send(&pid, atoms::throng_ring().encode(env));
     }
     Ok(atoms::ok())
 }
@@ -430,6 +454,7 @@ fn executor_done<'a>(
             let rest: Vec<Term<'a>> = results.decode::<Vec<Term<'a>>>()?.split_off(n);
             return Ok((atoms::busy(), rest).encode(env));
         }
+        engine.complete(id);
     }
     Ok((atoms::ok(), take(env, &engine, ix, max)?).encode(env))
 }
@@ -574,9 +599,19 @@ fn session_init_result<'a>(
     on_scheduler();
     record_modes(&engine, modes)?;
     let mut out = Out::nif(env, &engine);
-    match engine.engine.resume_init(sid(id), parse::init_result(result), &mut out) {
+    let r = engine.engine.resume_init(sid(id), parse::init_result(result), &mut out);
+    handed_in(&engine, id, &r);
+    match r {
         Ok(s) => Ok(outcome_term(env, &engine, s, None)),
         Err(e) => Ok(init_gone(env, e)),
+    }
+}
+
+/// A callback's outcome was handed in (or the session no longer waits for
+/// it): its executor no longer holds it.
+fn handed_in<T>(engine: &EngineRes, id: u64, r: &Result<T, Error>) {
+    if !matches!(r, Err(Error::Busy)) {
+        engine.complete(id);
     }
 }
 
@@ -602,7 +637,9 @@ fn session_raise<'a>(
     };
     let reason = Etf::encode(reason);
     if kind == atoms::init() {
-        match engine.engine.resume_init(sid(id), throng_core::InitResult::Exception(reason), &mut out) {
+        let r = engine.engine.resume_init(sid(id), throng_core::InitResult::Exception(reason), &mut out);
+        handed_in(&engine, id, &r);
+        match r {
             Ok(s) => Ok(outcome_term(env, &engine, s, None)),
             Err(e) => Ok(init_gone(env, e)),
         }
@@ -619,6 +656,7 @@ fn session_raise<'a>(
         if !matches!(r, Err(Error::Busy)) {
             engine.claims.release(id);
         }
+        handed_in(&engine, id, &r);
         Ok(ok_or_error(env, r))
     }
 }
@@ -630,9 +668,15 @@ fn terminated<'a>(
     result: TerminateResult<Beam>,
 ) -> NifResult<Term<'a>> {
     let mut out = Out::nif(env, engine);
-    let raw = engine.take_raw_result(id);
+    let raw = engine.raw_result(id);
     out.raw_result = raw.as_ref().map(|r| r.decode(env));
-    match engine.engine.resume_terminate(sid(id), result, &mut out) {
+    let r = engine.engine.resume_terminate(sid(id), result, &mut out);
+    handed_in(engine, id, &r);
+    if !matches!(r, Err(Error::Busy)) {
+        // Kept until the session's DOWN notices, sent in this call, quoted it.
+        engine.take_raw_result(id);
+    }
+    match r {
         Ok(()) => Ok(out.report.unwrap_or_else(|| atoms::ok().encode(env))),
         Err(e) => Ok(error_term(env, e)),
     }

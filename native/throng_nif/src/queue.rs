@@ -179,6 +179,9 @@ struct Inner {
     /// The executor was told (or is taking items): no more rings until a
     /// take finds the queue empty.
     ringing: bool,
+    /// Sessions of the last batch taken whose callback has not been handed
+    /// in yet: lost if the executor dies.
+    in_flight: Vec<u64>,
 }
 
 /// One executor's queue.
@@ -193,7 +196,7 @@ pub struct Ring(pub Option<LocalPid>);
 impl Queue {
     /// An empty queue for `pid`.
     pub fn new(pid: LocalPid) -> Queue {
-        Queue { inner: Mutex::new(Inner { pid: Some(pid), items: VecDeque::new(), ringing: false }) }
+        Queue { inner: Mutex::new(Inner { pid: Some(pid), items: VecDeque::new(), ringing: false, in_flight: Vec::new() }) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -228,6 +231,9 @@ impl Queue {
             bytes += size;
             items.extend(q.items.pop_front());
         }
+        // The executor takes a batch only once it has handed in the last.
+        q.in_flight.clear();
+        q.in_flight.extend(items.iter().map(|i| i.session));
         if items.is_empty() {
             q.ringing = false;
             if q.items.capacity() > 4096 {
@@ -239,14 +245,25 @@ impl Queue {
 
     /// A new executor took over this queue (the old one died): ring it if
     /// work waits.
-    pub fn replace_pid(&self, pid: LocalPid) -> Ring {
+    /// `session`'s callback from this queue was handed in.
+    pub fn complete(&self, session: u64) {
+        let mut q = self.lock();
+        if let Some(i) = q.in_flight.iter().position(|&s| s == session) {
+            q.in_flight.swap_remove(i);
+        }
+    }
+
+    /// A new executor takes over this queue (the old one died): it is rung
+    /// if work waits. Returns the sessions whose callbacks the dead one had
+    /// taken and not handed in.
+    pub fn replace_pid(&self, pid: LocalPid) -> (Ring, Vec<u64>) {
         let mut q = self.lock();
         if q.pid == Some(pid) {
-            return Ring(None);
+            return (Ring(None), Vec::new());
         }
         q.pid = Some(pid);
         q.ringing = !q.items.is_empty();
-        Ring(q.ringing.then_some(pid))
+        (Ring(q.ringing.then_some(pid)), std::mem::take(&mut q.in_flight))
     }
 
     /// Items waiting.
