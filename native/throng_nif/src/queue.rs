@@ -196,7 +196,9 @@ pub struct Ring(pub Option<LocalPid>);
 impl Queue {
     /// An empty queue for `pid`.
     pub fn new(pid: LocalPid) -> Queue {
-        Queue { inner: Mutex::new(Inner { pid: Some(pid), items: VecDeque::new(), ringing: false, in_flight: Vec::new() }) }
+        Queue {
+            inner: Mutex::new(Inner { pid: Some(pid), items: VecDeque::new(), ringing: false, in_flight: Vec::new() }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
