@@ -26,9 +26,9 @@
 %% Items per take: enough to make the ring and the NIF call cheap per
 %% item, few enough that one take decodes in well under a millisecond.
 -define(BATCH, 64).
-%% Callbacks of one session a caller runs in a row (an event, its enter
-%% call, events that arrived meanwhile) before it leaves the rest to the
-%% session's executor.
+%% Callbacks of one session a caller runs in a row (an event and the enter
+%% calls that follow it) before it leaves the rest to the session's
+%% executor.
 -define(INLINE_RUNS, 8).
 
 %% @doc Starts the executor of engine `E''s work queue `Ix' (0-based),
@@ -135,8 +135,8 @@ run(E, Sid, {terminate, Mod, Reason, State, Data, Raised}) ->
 %% @doc Runs, in the calling process, the state callback the engine
 %% handed it (`{run, Work}' from `throng_nif:session_send/5' or
 %% `session_call/6': see the engine's `inline' option), as an executor
-%% would, then the session's next callbacks while the engine hands them
-%% over (at most `?INLINE_RUNS' in all). Private to Throng.
+%% would, then the session's enter calls while the engine hands them over
+%% (at most `?INLINE_RUNS' in all). Private to Throng.
 -spec run_inline(throng_nif:engine(), throng_nif:sid(), tuple()) -> ok.
 run_inline(E, Sid, Work) ->
     run_inline(E, Sid, Work, ?INLINE_RUNS).

@@ -210,8 +210,14 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
             std::mem::take(&mut s.owners_down)
         };
         check_claims(&res, &mut owned);
-        let mut out =
-            Out { target: Target::Owned(&mut owned), engine: &res, raw_result: None, report: None, inline: None };
+        let mut out = Out {
+            target: Target::Owned(&mut owned),
+            engine: &res,
+            raw_result: None,
+            report: None,
+            inline: None,
+            inline_enter_only: false,
+        };
         for pid in downs {
             let ids = res.owners.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid).map(|(_, ids)| ids);
             for id in ids.unwrap_or_default() {
@@ -238,8 +244,14 @@ fn check_claims(res: &ResourceArc<EngineRes>, owned: &mut OwnedEnv) {
         owned.run(|env| old.into_iter().filter(|(_, pid)| !env.is_process_alive(*pid)).collect());
     for (id, pid) in dead {
         if res.claims.drop_dead(id, pid) {
-            let mut out =
-                Out { target: Target::Owned(&mut *owned), engine: res, raw_result: None, report: None, inline: None };
+            let mut out = Out {
+                target: Target::Owned(&mut *owned),
+                engine: res,
+                raw_result: None,
+                report: None,
+                inline: None,
+                inline_enter_only: false,
+            };
             let _ = res.engine.kill(sid(id), killed_etf(), &mut out);
         }
     }
@@ -738,8 +750,9 @@ fn run_or<'a>(
 
 /// `session_done(E, Sid, Result, Modes, Inline)`: a callback that ran
 /// inline (`{run, Work}`) returned `Result`; applied as `executor_done`
-/// does. `{run, Work}` again when the session's next callback is for the
-/// caller to run too (only with `Inline`), else `ok`.
+/// does. `{run, Work}` again when the session's next callback is an enter
+/// call, which the caller runs too (only with `Inline`), else `ok`: events
+/// that other processes sent meanwhile go to the session's executor.
 #[rustler::nif]
 fn session_done<'a>(
     env: Env<'a>,
@@ -755,6 +768,7 @@ fn session_done<'a>(
     out.raw_result = Some(result);
     if inline {
         out.inline = Some((sid(id), None));
+        out.inline_enter_only = true;
     }
     let r = engine.engine.resume(sid(id), parse::callback_result(result), &mut out);
     if !matches!(r, Err(Error::Busy)) {

@@ -39,12 +39,15 @@ pub struct Out<'a, 'r> {
     /// The caller runs this session's next callback itself (see
     /// [`crate::inline`]): its work term, instead of a queued item.
     pub inline: Option<(SessionId, Option<Term<'a>>)>,
+    /// With `inline`: only an enter call goes to the caller (after a
+    /// callback it ran: events other processes sent go to the executor).
+    pub inline_enter_only: bool,
 }
 
 impl<'a, 'r> Out<'a, 'r> {
     /// Output for a NIF call.
     pub fn nif(env: Env<'a>, engine: &'r ResourceArc<EngineRes>) -> Self {
-        Out { target: Target::Env(env), engine, raw_result: None, report: None, inline: None }
+        Out { target: Target::Env(env), engine, raw_result: None, report: None, inline: None, inline_enter_only: false }
     }
 
     fn send<F>(&mut self, pid: &LocalPid, build: F)
@@ -397,8 +400,9 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
+        let enter = matches!(call, Invocation::Enter { .. });
         if let (Some((for_session, work @ None)), Target::Env(env)) = (&mut self.inline, &self.target) {
-            if *for_session == session {
+            if *for_session == session && (enter || !self.inline_enter_only) {
                 *work = Some(invocation_term(*env, call));
                 return;
             }
