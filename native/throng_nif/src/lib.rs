@@ -48,7 +48,7 @@ use throng_core::{
 
 use crate::beam::{Beam, BeamFrom, InitArgs};
 use crate::etf::Etf;
-use crate::out::{reason_term, Form, Out, Target};
+use crate::out::{reason_term, Form, Out};
 use crate::queue::{Item, Queue, Ring};
 
 /// Version of the engine this library was built from: `throng_core`'s crate
@@ -95,6 +95,29 @@ pub struct EngineRes {
     inline: inline::Mode,
     /// Sessions whose callback runs in a caller.
     claims: inline::Claims,
+}
+
+/// A NIF's engine argument: the resource, borrowed for the call (no
+/// reference count is taken and given back, which two schedulers' calls
+/// would otherwise contend on), and its term, to name the engine in
+/// messages.
+#[derive(Clone, Copy)]
+pub struct Eng<'a> {
+    res: &'a EngineRes,
+    term: Term<'a>,
+}
+
+impl<'a> rustler::Decoder<'a> for Eng<'a> {
+    fn decode(term: Term<'a>) -> NifResult<Self> {
+        Ok(Eng { res: term.decode()?, term })
+    }
+}
+
+impl std::ops::Deref for Eng<'_> {
+    type Target = EngineRes;
+    fn deref(&self) -> &EngineRes {
+        self.res
+    }
 }
 
 #[rustler::resource_impl]
@@ -210,14 +233,7 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
             std::mem::take(&mut s.owners_down)
         };
         check_claims(&res, &mut owned);
-        let mut out = Out {
-            target: Target::Owned(&mut owned),
-            engine: &res,
-            raw_result: None,
-            report: None,
-            inline: None,
-            inline_enter_only: false,
-        };
+        let mut out = Out::owned(&mut owned, &res);
         for pid in downs {
             let ids = res.owners.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid).map(|(_, ids)| ids);
             for id in ids.unwrap_or_default() {
@@ -244,14 +260,7 @@ fn check_claims(res: &ResourceArc<EngineRes>, owned: &mut OwnedEnv) {
         owned.run(|env| old.into_iter().filter(|(_, pid)| !env.is_process_alive(*pid)).collect());
     for (id, pid) in dead {
         if res.claims.drop_dead(id, pid) {
-            let mut out = Out {
-                target: Target::Owned(&mut *owned),
-                engine: res,
-                raw_result: None,
-                report: None,
-                inline: None,
-                inline_enter_only: false,
-            };
+            let mut out = Out::owned(&mut *owned, res);
             let _ = res.engine.kill(sid(id), killed_etf(), &mut out);
         }
     }
@@ -358,7 +367,7 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
 /// `engine_set_executors(E, Pids)`: the executor processes, the `N`th
 /// serving queue `N`. Set once, with the pool (`badarg` after).
 #[rustler::nif]
-fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> NifResult<Atom> {
+fn engine_set_executors<'a>(engine: Eng<'a>, pids: Vec<LocalPid>) -> NifResult<Atom> {
     let mut ex = engine.executors.write().unwrap_or_else(|p| p.into_inner());
     if !ex.is_empty() || pids.is_empty() {
         return Err(rustler::Error::BadArg);
@@ -372,13 +381,7 @@ fn engine_set_executors(engine: ResourceArc<EngineRes>, pids: Vec<LocalPid>) -> 
 /// sessions whose callbacks the dead one was running end with `Reason`, as
 /// a gen_statem dies with its process.
 #[rustler::nif]
-fn executor_replaced<'a>(
-    env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
-    ix: usize,
-    pid: LocalPid,
-    reason: Term<'a>,
-) -> NifResult<Atom> {
+fn executor_replaced<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, pid: LocalPid, reason: Term<'a>) -> NifResult<Atom> {
     let (ring, lost) = {
         let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
         ex.get(ix).ok_or(rustler::Error::BadArg)?.replace_pid(pid)
@@ -410,11 +413,11 @@ const DONE_BUDGET: Duration = Duration::from_micros(500);
 /// executor `Ix` (0-based), oldest first; `[]` when none wait, after which
 /// the next item rings the executor with `'$throng_ring'`.
 #[rustler::nif]
-fn executor_take<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, ix: usize, max: usize) -> NifResult<Term<'a>> {
+fn executor_take<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, max: usize) -> NifResult<Term<'a>> {
     take(env, &engine, ix, max)
 }
 
-fn take<'a>(env: Env<'a>, engine: &ResourceArc<EngineRes>, ix: usize, max: usize) -> NifResult<Term<'a>> {
+fn take<'a>(env: Env<'a>, engine: &EngineRes, ix: usize, max: usize) -> NifResult<Term<'a>> {
     let items = {
         let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
         let q = ex.get(ix).ok_or(rustler::Error::BadArg)?;
@@ -436,13 +439,7 @@ type Done<'a> = (u64, Term<'a>, Vec<(Atom, Term<'a>)>);
 /// are handed back, not applied: `{busy, Rest}` (call again after
 /// `erlang:yield()`).
 #[rustler::nif]
-fn executor_done<'a>(
-    env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
-    ix: usize,
-    results: Term<'a>,
-    max: usize,
-) -> NifResult<Term<'a>> {
+fn executor_done<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, results: Term<'a>, max: usize) -> NifResult<Term<'a>> {
     on_scheduler();
     // All or nothing for bad input: decode the whole batch first.
     let batch: Vec<Done<'a>> = results.decode()?;
@@ -476,7 +473,7 @@ fn executor_done<'a>(
 /// `noproc`), and the engine thread ends. Visits every session, so it runs
 /// on a dirty scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
+fn engine_stop<'a>(env: Env<'a>, engine: Eng<'a>) -> Atom {
     let mut out = Out::nif(env, &engine);
     engine.engine.shutdown(shutdown_etf(), &mut out);
     {
@@ -494,7 +491,7 @@ fn engine_stop(env: Env<'_>, engine: ResourceArc<EngineRes>) -> Atom {
 /// sessions' own heap, an estimate; `executor_queue`: callbacks waiting
 /// for an executor; `inline_runs`: callbacks running in callers).
 #[rustler::nif(schedule = "DirtyCpu")]
-fn engine_stats<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>) -> NifResult<Term<'a>> {
+fn engine_stats<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
     let st = engine.engine.stats();
     let executor_queue: usize =
         engine.executors.read().unwrap_or_else(|p| p.into_inner()).iter().map(|q| q.len()).sum();
@@ -536,7 +533,7 @@ fn sid(raw: u64) -> SessionId {
 #[rustler::nif]
 fn session_start<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     module: Atom,
     init_args: Term<'a>,
     pid: LocalPid,
@@ -559,7 +556,9 @@ fn session_start<'a>(
                         ids.retain(|i| engine.engine.is_alive(*i));
                     }
                     ids.push(id);
-                } else if let Some(mon) = env.monitor(&engine, &owner) {
+                } else if let Some(mon) =
+                    engine.term.decode::<ResourceArc<EngineRes>>().ok().and_then(|arc| env.monitor(&arc, &owner))
+                {
                     owners.insert(owner, (mon, vec![id]));
                 }
             }
@@ -586,14 +585,9 @@ fn init_gone(env: Env<'_>, e: Error) -> Term<'_> {
     }
 }
 
-fn outcome_term<'a>(
-    env: Env<'a>,
-    engine: &ResourceArc<EngineRes>,
-    s: Started<Beam>,
-    raw: Option<Term<'a>>,
-) -> Term<'a> {
+fn outcome_term<'a>(env: Env<'a>, engine: &Eng<'a>, s: Started<Beam>, raw: Option<Term<'a>>) -> Term<'a> {
     match s {
-        Started::Ok(id) | Started::Pending(id) => (atoms::ok(), out::session_term(env, engine, id)).encode(env),
+        Started::Ok(id) | Started::Pending(id) => (atoms::ok(), out::session_term(env, engine.term, id)).encode(env),
         Started::Ignore => atoms::ignore().encode(env),
         Started::Failed(r) => (atoms::error(), reason_term(env, &r, raw, Form::Raw)).encode(env),
     }
@@ -603,7 +597,7 @@ fn outcome_term<'a>(
 #[rustler::nif]
 fn session_init_result<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     id: u64,
     result: Term<'a>,
     modes: Term<'a>,
@@ -632,13 +626,7 @@ fn handed_in<T>(engine: &EngineRes, id: u64, r: &Result<T, Error>) {
 /// gen_statem shapes it: `{Reason, Stack}` for class error). Returns what the matching
 /// `session_init_result` / `executor_done` / `session_terminated` would.
 #[rustler::nif]
-fn session_raise<'a>(
-    env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
-    id: u64,
-    kind: Atom,
-    reason: Term<'a>,
-) -> NifResult<Term<'a>> {
+fn session_raise<'a>(env: Env<'a>, engine: Eng<'a>, id: u64, kind: Atom, reason: Term<'a>) -> NifResult<Term<'a>> {
     on_scheduler();
     let mut out = Out::nif(env, &engine);
     // `{Reason, ExitReason, {Class, Reason, Stack}}` from a callback that
@@ -673,12 +661,7 @@ fn session_raise<'a>(
     }
 }
 
-fn terminated<'a>(
-    env: Env<'a>,
-    engine: &ResourceArc<EngineRes>,
-    id: u64,
-    result: TerminateResult<Beam>,
-) -> NifResult<Term<'a>> {
+fn terminated<'a>(env: Env<'a>, engine: &Eng<'a>, id: u64, result: TerminateResult<Beam>) -> NifResult<Term<'a>> {
     let mut out = Out::nif(env, engine);
     let raw = engine.raw_result(id);
     out.raw_result = raw.as_ref().map(|r| r.decode(env));
@@ -697,7 +680,7 @@ fn terminated<'a>(
 /// `session_terminated(E, Sid)`: `terminate/3` returned (or is not
 /// exported). Returns the report map (reason, state, data, queue, ...).
 #[rustler::nif]
-fn session_terminated<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64) -> NifResult<Term<'a>> {
+fn session_terminated<'a>(env: Env<'a>, engine: Eng<'a>, id: u64) -> NifResult<Term<'a>> {
     on_scheduler();
     terminated(env, &engine, id, TerminateResult::Ok)
 }
@@ -708,7 +691,7 @@ fn session_terminated<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64)
 #[rustler::nif]
 fn session_send<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     id: u64,
     kind: Atom,
     msg: Term<'a>,
@@ -756,7 +739,7 @@ fn run_or<'a>(
 #[rustler::nif]
 fn session_done<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     id: u64,
     result: Term<'a>,
     modes: Term<'a>,
@@ -789,7 +772,7 @@ fn monitor_for(engine: &EngineRes, id: SessionId, from: &BeamFrom) -> Result<(),
 #[rustler::nif]
 fn session_call<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     id: u64,
     pid: LocalPid,
     tag: Term<'a>,
@@ -819,7 +802,7 @@ fn session_call<'a>(
 #[rustler::nif]
 fn session_system<'a>(
     env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
+    engine: Eng<'a>,
     id: u64,
     req: Term<'a>,
     pid: LocalPid,
@@ -877,13 +860,7 @@ fn session_system<'a>(
 
 /// `session_monitor(E, Sid, Pid, Tag)`: DOWN `{'DOWN', Tag, throng, S, R}`.
 #[rustler::nif]
-fn session_monitor<'a>(
-    env: Env<'a>,
-    engine: ResourceArc<EngineRes>,
-    id: u64,
-    pid: LocalPid,
-    tag: Term<'a>,
-) -> NifResult<Term<'a>> {
+fn session_monitor<'a>(env: Env<'a>, engine: Eng<'a>, id: u64, pid: LocalPid, tag: Term<'a>) -> NifResult<Term<'a>> {
     on_scheduler();
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     Ok(ok_or_error(env, monitor_for(&engine, sid(id), &from)))
@@ -893,7 +870,7 @@ fn session_monitor<'a>(
 /// (Undoing a monitor must not fail, so this one waits for a busy shard;
 /// a shard is held for microseconds.)
 #[rustler::nif]
-fn session_demonitor<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> bool {
+fn session_demonitor<'a>(engine: Eng<'a>, id: u64, pid: LocalPid, tag: Term<'a>) -> bool {
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     blocking(|| engine.engine.demonitor_matching(sid(id), |w| *w == from))
 }
@@ -905,7 +882,7 @@ const MAX_ABANDONED: usize = 65_536;
 /// `session_abandon(E, Sid, Pid, Tag)`: the caller timed out: its monitor
 /// goes, and a reply the engine would still send it is dropped.
 #[rustler::nif]
-fn session_abandon<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, tag: Term<'a>) -> Atom {
+fn session_abandon<'a>(engine: Eng<'a>, id: u64, pid: LocalPid, tag: Term<'a>) -> Atom {
     let from = BeamFrom { pid, tag: Etf::encode(tag) };
     {
         let mut set = engine.abandoned.lock().unwrap_or_else(|p| p.into_inner());
@@ -921,7 +898,7 @@ fn session_abandon<'a>(engine: ResourceArc<EngineRes>, id: u64, pid: LocalPid, t
 /// `session_kill(E, Sid, Reason)`: the session ends at once, without
 /// `terminate/3` (as `exit(Pid, kill)`).
 #[rustler::nif]
-fn session_kill<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64, reason: Term<'a>) -> NifResult<Term<'a>> {
+fn session_kill<'a>(env: Env<'a>, engine: Eng<'a>, id: u64, reason: Term<'a>) -> NifResult<Term<'a>> {
     on_scheduler();
     let mut out = Out::nif(env, &engine);
     let r = engine.engine.kill(sid(id), Etf::encode(reason), &mut out);
@@ -930,7 +907,7 @@ fn session_kill<'a>(env: Env<'a>, engine: ResourceArc<EngineRes>, id: u64, reaso
 
 /// `session_alive(E, Sid)`.
 #[rustler::nif]
-fn session_alive(engine: ResourceArc<EngineRes>, id: u64) -> bool {
+fn session_alive<'a>(engine: Eng<'a>, id: u64) -> bool {
     blocking(|| engine.engine.is_alive(sid(id)))
 }
 

@@ -17,7 +17,7 @@ use crate::atoms;
 use crate::beam::{Beam, BeamFrom, Work};
 use crate::etf::Etf;
 use crate::queue::{Item, Ring};
-use crate::EngineRes;
+use crate::{Eng, EngineRes};
 
 /// Where messages are built and sent from.
 pub enum Target<'a> {
@@ -30,7 +30,9 @@ pub enum Target<'a> {
 /// The NIF's output.
 pub struct Out<'a, 'r> {
     pub target: Target<'a>,
-    pub engine: &'r ResourceArc<EngineRes>,
+    pub engine: &'r EngineRes,
+    /// The engine as a term, for messages that name a session.
+    pub handle: Handle<'a, 'r>,
     /// The raw callback result being handed in, for
     /// `bad_state_enter_return_from_state_function` (which quotes it).
     pub raw_result: Option<Term<'a>>,
@@ -46,24 +48,46 @@ pub struct Out<'a, 'r> {
 
 impl<'a, 'r> Out<'a, 'r> {
     /// Output for a NIF call.
-    pub fn nif(env: Env<'a>, engine: &'r ResourceArc<EngineRes>) -> Self {
-        Out { target: Target::Env(env), engine, raw_result: None, report: None, inline: None, inline_enter_only: false }
+    pub fn nif(env: Env<'a>, engine: &'r Eng<'a>) -> Self {
+        Out {
+            target: Target::Env(env),
+            engine,
+            handle: Handle::Term(engine.term),
+            raw_result: None,
+            report: None,
+            inline: None,
+            inline_enter_only: false,
+        }
+    }
+
+    /// Output for the engine thread.
+    pub fn owned(owned: &'a mut OwnedEnv, engine: &'r ResourceArc<EngineRes>) -> Self {
+        Out {
+            target: Target::Owned(owned),
+            engine,
+            handle: Handle::Arc(engine),
+            raw_result: None,
+            report: None,
+            inline: None,
+            inline_enter_only: false,
+        }
     }
 
     fn send<F>(&mut self, pid: &LocalPid, build: F)
     where
-        F: for<'e> FnOnce(Env<'e>, Option<Term<'e>>, &ResourceArc<EngineRes>) -> Term<'e>,
+        F: for<'e> FnOnce(Env<'e>, Option<Term<'e>>, Term<'e>) -> Term<'e>,
     {
-        let engine = self.engine;
-        match &mut self.target {
-            Target::Env(env) => {
+        match (&mut self.target, self.handle) {
+            (Target::Env(env), Handle::Term(engine)) => {
                 let msg = build(*env, self.raw_result, engine);
                 // A dead receiver is not an error (as `Pid ! Msg`).
                 let _ = env.send(pid, msg);
             }
-            Target::Owned(owned) => {
-                let _ = owned.send_and_clear(pid, |env| build(env, None, engine));
+            (Target::Owned(owned), Handle::Arc(engine)) => {
+                let _ = owned.send_and_clear(pid, |env| build(env, None, engine.encode(env)));
             }
+            // Out::nif and Out::owned pair them; a mix would be a bug.
+            _ => debug_assert!(false, "target and engine handle do not match"),
         }
     }
 }
@@ -77,8 +101,16 @@ impl Out<'_, '_> {
     }
 }
 
+/// The engine, to name it in messages: the NIF argument's term, or (on the
+/// engine thread) the resource.
+#[derive(Clone, Copy)]
+pub enum Handle<'a, 'r> {
+    Term(Term<'a>),
+    Arc(&'r ResourceArc<EngineRes>),
+}
+
 /// `{throng, Engine, Sid}`: a session as Erlang sees it.
-pub fn session_term<'e>(env: Env<'e>, engine: &ResourceArc<EngineRes>, id: SessionId) -> Term<'e> {
+pub fn session_term<'e>(env: Env<'e>, engine: Term<'e>, id: SessionId) -> Term<'e> {
     (atoms::throng(), engine, id.to_u64()).encode(env)
 }
 
