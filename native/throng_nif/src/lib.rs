@@ -36,7 +36,7 @@ mod queue;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -70,7 +70,9 @@ struct Signal {
 pub struct EngineRes {
     engine: Engine<Beam>,
     /// One work queue per executor (see [`queue`]).
-    executors: RwLock<Vec<Queue>>,
+    /// Set once, when the pool starts (read on every dispatch without a
+    /// lock; a replaced executor changes its queue's pid, not the list).
+    executors: std::sync::OnceLock<Vec<Queue>>,
     signal: Mutex<Signal>,
     cond: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -136,21 +138,24 @@ impl EngineRes {
     /// Queues a callback for the executor of `session` (always the same
     /// one, so a session's callbacks run in order, one at a time).
     pub fn push_work(&self, session: SessionId, item: Item) -> Ring {
-        let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
-        if ex.is_empty() {
+        match self.executors.get() {
+            Some(ex) => ex[session.slot() as usize % ex.len()].push(item),
             // No executors yet (never the case once throng_engine:init/1
             // has returned): the work is dropped.
-            return Ring(None);
+            None => Ring(None),
         }
-        ex[session.slot() as usize % ex.len()].push(item)
     }
 
     /// The callback its executor took for `session` was handed in.
     fn complete(&self, session: u64) {
-        let ex = self.executors.read().unwrap_or_else(|p| p.into_inner());
-        if !ex.is_empty() {
-            ex[SessionId::from_u64(session).slot() as usize % ex.len()].complete(session);
+        if let Some(ex) = self.executors.get() {
+            ex[SessionId::from_u64(session).slot() as usize % ex.len()].complete(&[session]);
         }
+    }
+
+    /// Executor `ix`'s queue.
+    fn queue(&self, ix: usize) -> NifResult<&Queue> {
+        self.executors.get().and_then(|ex| ex.get(ix)).ok_or(rustler::Error::BadArg)
     }
 
     /// Peeks at the raw result kept for a session's terminate reason.
@@ -342,7 +347,7 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
     };
     let res = ResourceArc::new(EngineRes {
         engine,
-        executors: RwLock::new(Vec::new()),
+        executors: std::sync::OnceLock::new(),
         signal: Mutex::new(Signal::default()),
         cond: Condvar::new(),
         thread: Mutex::new(None),
@@ -368,11 +373,10 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
 /// serving queue `N`. Set once, with the pool (`badarg` after).
 #[rustler::nif]
 fn engine_set_executors<'a>(engine: Eng<'a>, pids: Vec<LocalPid>) -> NifResult<Atom> {
-    let mut ex = engine.executors.write().unwrap_or_else(|p| p.into_inner());
-    if !ex.is_empty() || pids.is_empty() {
+    if pids.is_empty() {
         return Err(rustler::Error::BadArg);
     }
-    *ex = pids.into_iter().map(Queue::new).collect();
+    engine.executors.set(pids.into_iter().map(Queue::new).collect()).map_err(|_| rustler::Error::BadArg)?;
     Ok(atoms::ok())
 }
 
@@ -382,10 +386,7 @@ fn engine_set_executors<'a>(engine: Eng<'a>, pids: Vec<LocalPid>) -> NifResult<A
 /// a gen_statem dies with its process.
 #[rustler::nif]
 fn executor_replaced<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, pid: LocalPid, reason: Term<'a>) -> NifResult<Atom> {
-    let (ring, lost) = {
-        let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
-        ex.get(ix).ok_or(rustler::Error::BadArg)?.replace_pid(pid)
-    };
+    let (ring, lost) = engine.queue(ix)?.replace_pid(pid);
     let mut out = Out::nif(env, &engine);
     for id in lost {
         let _ = blocking(|| engine.engine.kill(sid(id), Etf::encode(reason), &mut out));
@@ -418,11 +419,7 @@ fn executor_take<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, max: usize) -> Ni
 }
 
 fn take<'a>(env: Env<'a>, engine: &EngineRes, ix: usize, max: usize) -> NifResult<Term<'a>> {
-    let items = {
-        let ex = engine.executors.read().unwrap_or_else(|p| p.into_inner());
-        let q = ex.get(ix).ok_or(rustler::Error::BadArg)?;
-        q.take(max.clamp(1, MAX_TAKE), MAX_TAKE_BYTES)
-    };
+    let items = engine.queue(ix)?.take(max.clamp(1, MAX_TAKE), MAX_TAKE_BYTES);
     let terms: Vec<Term<'a>> =
         items.iter().map(|i| i.term(env, |id| (engine.raw_result(id), engine.take_raised(id)))).collect();
     Ok(terms.encode(env))
@@ -448,8 +445,12 @@ fn executor_done<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, results: Term<'a>
     }
     let mut out = Out::nif(env, &engine);
     let started = std::time::Instant::now();
+    let queue = engine.queue(ix)?;
+    let ids: Vec<u64> = batch.iter().map(|d| d.0).collect();
     for (n, (id, result, modes)) in batch.into_iter().enumerate() {
         if n > 0 && started.elapsed() > DONE_BUDGET {
+            // The results applied so far are handed in.
+            queue.complete(&ids[..n]);
             let rest: Vec<Term<'a>> = results.decode::<Vec<Term<'a>>>()?.split_off(n);
             return Ok((atoms::busy(), rest).encode(env));
         }
@@ -460,10 +461,10 @@ fn executor_done<'a>(env: Env<'a>, engine: Eng<'a>, ix: usize, results: Term<'a>
         // A session that no longer waits (killed meanwhile) is skipped, as
         // its executor has nothing more to do for it.
         if let Err(Error::Busy) = engine.engine.resume(sid(id), parse::callback_result(result), &mut out) {
+            queue.complete(&ids[..n]);
             let rest: Vec<Term<'a>> = results.decode::<Vec<Term<'a>>>()?.split_off(n);
             return Ok((atoms::busy(), rest).encode(env));
         }
-        engine.complete(id);
     }
     Ok((atoms::ok(), take(env, &engine, ix, max)?).encode(env))
 }
@@ -493,8 +494,7 @@ fn engine_stop<'a>(env: Env<'a>, engine: Eng<'a>) -> Atom {
 #[rustler::nif(schedule = "DirtyCpu")]
 fn engine_stats<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
     let st = engine.engine.stats();
-    let executor_queue: usize =
-        engine.executors.read().unwrap_or_else(|p| p.into_inner()).iter().map(|q| q.len()).sum();
+    let executor_queue: usize = engine.executors.get().map_or(0, |ex| ex.iter().map(|q| q.len()).sum());
     let pairs = [
         (atoms::sessions().encode(env), st.sessions.encode(env)),
         (atoms::queued_events().encode(env), st.queued_events.encode(env)),

@@ -247,12 +247,11 @@ impl Queue {
 
     /// A new executor took over this queue (the old one died): ring it if
     /// work waits.
-    /// `session`'s callback from this queue was handed in.
-    pub fn complete(&self, session: u64) {
+    /// These sessions' callbacks from this queue were handed in. (A whole
+    /// batch is handed in by the next take.)
+    pub fn complete(&self, sessions: &[u64]) {
         let mut q = self.lock();
-        if let Some(i) = q.in_flight.iter().position(|&s| s == session) {
-            q.in_flight.swap_remove(i);
-        }
+        q.in_flight.retain(|s| !sessions.contains(s));
     }
 
     /// A new executor takes over this queue (the old one died): it is rung
