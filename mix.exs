@@ -1,17 +1,18 @@
 defmodule Mix.Tasks.Compile.ThrongNative do
   @moduledoc """
-  Builds the NIF library with `scripts/build_native.sh` (the script rebar3's
-  hooks run too) and installs it as `priv/throng_nif.so`.
+  Builds the NIF library and the port program with `scripts/build_native.sh`
+  (the script rebar3's hooks run too), which installs them as
+  `priv/throng_nif.so` and `priv/throng_port`.
 
-  Cargo decides what to rebuild; the task reports `:noop` when the installed
-  library did not change.
+  Cargo decides what to rebuild; the task reports `:noop` when neither
+  installed file changed.
   """
   use Mix.Task.Compiler
 
   @root Path.dirname(__ENV__.file)
   @script Path.join(@root, "scripts/build_native.sh")
   @priv Path.join(@root, "priv")
-  @library Path.join(@priv, "throng_nif.so")
+  @installed [Path.join(@priv, "throng_nif.so"), Path.join(@priv, "throng_port")]
 
   @impl Mix.Task.Compiler
   def run(_args) do
@@ -29,17 +30,19 @@ defmodule Mix.Tasks.Compile.ThrongNative do
     end
   end
 
-  # The script installs by rename, so a new library is a new inode.
+  # The script installs by rename, so a new file is a new inode.
   defp fingerprint do
-    case File.stat(@library) do
-      {:ok, %File.Stat{inode: inode, mtime: mtime}} -> {inode, mtime}
-      {:error, _} -> nil
+    for file <- @installed do
+      case File.stat(file) do
+        {:ok, %File.Stat{inode: inode, mtime: mtime}} -> {inode, mtime}
+        {:error, _} -> nil
+      end
     end
   end
 
   @impl Mix.Task.Compiler
   def clean do
-    _ = File.rm(@library)
+    Enum.each(@installed, &File.rm/1)
     :ok
   end
 end

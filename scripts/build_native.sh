@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build the NIF library and install it into an application's priv dir.
+# Build the NIF library and the port program and install them into an
+# application's priv dir.
 #
 #   sh scripts/build_native.sh [PRIV_DIR]
 #
@@ -7,14 +8,14 @@
 # in mix.exs) and rebar3 (pre_hooks in rebar.config) both call it, so the two
 # build tools share one release build in one Cargo target dir.
 #
-#   PRIV_DIR          where throng_nif.so goes; default: <repo>/priv
+#   PRIV_DIR          where throng_nif.so and throng_port go; default: <repo>/priv
 #   CARGO_TARGET_DIR  honoured as Cargo does; default: <repo>/target
 #   CARGO             the cargo to run; default: cargo on PATH, else ~/.cargo/bin/cargo
 #
-# The library is copied to a temp file in PRIV_DIR and renamed over
-# throng_nif.so, so a VM that has the old file mapped never sees a half-written
-# one. If the built library is identical to the installed one, nothing is
-# touched.
+# Each file is copied to a temp file in PRIV_DIR and renamed over the
+# installed one, so a VM that has the old library mapped (or runs the old
+# program) never sees a half-written file. A file identical to the installed
+# one is not touched.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,17 +45,24 @@ case "$(uname -s)" in
     *) lib=libthrong_nif.so ;;
 esac
 
-(cd "$root" && CARGO_TARGET_DIR=$target "$cargo" build --release -p throng_nif)
+(cd "$root" && CARGO_TARGET_DIR=$target "$cargo" build --release -p throng_nif -p throng_port)
 
-built=$target/release/$lib
-installed=$priv/throng_nif.so
 mkdir -p "$priv"
-if [ -f "$installed" ] && cmp -s "$built" "$installed"; then
-    exit 0
-fi
-tmp=$priv/.throng_nif.so.$$
-trap 'rm -f "$tmp"' EXIT
-cp "$built" "$tmp"
-mv -f "$tmp" "$installed"
-trap - EXIT
-echo "build_native.sh: installed $installed"
+tmp=
+trap 'if [ -n "$tmp" ]; then rm -f "$tmp"; fi' EXIT
+
+# install BUILT NAME: BUILT as PRIV_DIR/NAME, unless it is there already.
+install() {
+    installed=$priv/$2
+    if [ -f "$installed" ] && cmp -s "$1" "$installed"; then
+        return 0
+    fi
+    tmp=$priv/.$2.$$
+    cp "$1" "$tmp"
+    mv -f "$tmp" "$installed"
+    tmp=
+    echo "build_native.sh: installed $installed"
+}
+
+install "$target/release/$lib" throng_nif.so
+install "$target/release/throng_port" throng_port

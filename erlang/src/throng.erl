@@ -28,7 +28,7 @@
 
 -export_type([session/0, engine/0, from/0, start_opt/0, request_id/0, server_ref/0]).
 
--opaque engine() :: throng_nif:engine().
+-opaque engine() :: throng_backend:engine().
 -type session() :: {throng, engine(), non_neg_integer()}.
 -type from() :: {pid(), term()}.
 -type start_opt() :: {engine, engine()} | {name, term()} | {timeout, timeout()}.
@@ -82,7 +82,7 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                   Bad -> erlang:error(badarg, [{timeout, Bad}])
               end,
     Tag = make_ref(),
-    case throng_lib:retry(fun() -> throng_nif:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
+    case throng_lib:retry(fun() -> throng_backend:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
         {ok, Sid} ->
             %% The name belongs to the session before init/1 runs, so a
             %% session that stops at once frees it (gen_statem registers
@@ -106,7 +106,7 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
                 %% As gen_statem: a start that times out is {error, timeout},
                 %% and the session is killed (no terminate/3); its init
                 %% outcome, if it comes, is not sent.
-                _ = throng_lib:retry(fun() -> throng_nif:session_kill(E, Sid, killed) end),
+                _ = throng_lib:retry(fun() -> throng_backend:session_kill(E, Sid, killed) end),
                 demonitor_flush(E, Sid, Tag),
                 receive {Tag, _} -> ok after 0 -> ok end,
                 {error, timeout}
@@ -141,7 +141,7 @@ call(S, Request, Timeout0) ->
     %% A call that may wait for ever may also run the callback itself (the
     %% engine's `inline' option): its caller waits anyway.
     Inline = Timeout =:= infinity andalso get(?SELF) =:= undefined,
-    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request, Inline) end) of
+    _ = case throng_lib:retry(fun() -> throng_backend:session_call(E, Sid, erlang:self(), Tag, Request, Inline) end) of
             {run, Work} -> throng_executor:run_inline(E, Sid, Work);
             ok -> ok;
             {error, Reason0} -> exit({Reason0, {throng, call, [S, Request, Timeout0]}})
@@ -186,7 +186,7 @@ accepted(_) -> ok.
 %% Outside callbacks the engine may hand the callback to the sender (its
 %% `inline' option `all').
 send_event(E, Sid, Kind, Msg) ->
-    case throng_nif:session_send(E, Sid, Kind, Msg, get(?SELF) =:= undefined) of
+    case throng_backend:session_send(E, Sid, Kind, Msg, get(?SELF) =:= undefined) of
         {run, Work} ->
             throng_executor:run_inline(E, Sid, Work);
         {error, busy} ->
@@ -215,7 +215,7 @@ reply(Replies) when is_list(Replies) ->
 send_request(Ref, Request) ->
     {throng, E, Sid} = S = ref(Ref),
     Tag = make_ref(),
-    _ = case throng_lib:retry(fun() -> throng_nif:session_call(E, Sid, erlang:self(), Tag, Request, false) end) of
+    _ = case throng_lib:retry(fun() -> throng_backend:session_call(E, Sid, erlang:self(), Tag, Request, false) end) of
             ok -> ok;
             {error, Reason} -> erlang:self() ! {'DOWN', Tag, throng, S, Reason}
         end,
@@ -265,7 +265,7 @@ stop(S) ->
 stop(S, Reason, Timeout) when Timeout =:= infinity; is_integer(Timeout), Timeout >= 0 ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case throng_lib:retry(fun() -> throng_nif:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of
+    case throng_lib:retry(fun() -> throng_backend:session_system(E, Sid, {stop, Reason}, erlang:self(), Tag) end) of
         ok ->
             receive
                 {'DOWN', Tag, throng, _, Reason} ->
@@ -352,7 +352,7 @@ sys_call(S, Req, Fun) ->
 sys_call(S, Req, Fun, Args) ->
     {throng, E, Sid} = ref(S),
     Tag = make_ref(),
-    case throng_lib:retry(fun() -> throng_nif:session_system(E, Sid, Req, erlang:self(), Tag) end) of
+    case throng_lib:retry(fun() -> throng_backend:session_system(E, Sid, Req, erlang:self(), Tag) end) of
         ok ->
             receive
                 {Tag, Reply} ->
@@ -373,7 +373,7 @@ sys_call(S, Req, Fun, Args) ->
 monitor(Ref) ->
     {throng, E, Sid} = S = ref(Ref),
     MRef = make_ref(),
-    case throng_lib:retry(fun() -> throng_nif:session_monitor(E, Sid, erlang:self(), MRef) end) of
+    case throng_lib:retry(fun() -> throng_backend:session_monitor(E, Sid, erlang:self(), MRef) end) of
         ok -> remember(MRef, E, Sid);
         {error, Reason} -> erlang:self() ! {'DOWN', MRef, throng, S, Reason}, MRef
     end.
@@ -395,12 +395,12 @@ remember(MRef, E, Sid) ->
 %% later never reaches its mailbox (the engine drops it; one already sent
 %% is flushed).
 abandon(E, Sid, Tag) ->
-    ok = throng_nif:session_abandon(E, Sid, erlang:self(), Tag),
+    _ = throng_backend:session_abandon(E, Sid, erlang:self(), Tag),
     receive {Tag, _} -> ok after 0 -> ok end,
     flush_down(Tag).
 
 demonitor_flush(E, Sid, Tag) ->
-    _ = throng_nif:session_demonitor(E, Sid, erlang:self(), Tag),
+    _ = throng_backend:session_demonitor(E, Sid, erlang:self(), Tag),
     flush_down(Tag).
 
 flush_down(Tag) ->
@@ -437,7 +437,7 @@ whereis(E, Name) ->
 -spec start_timer(non_neg_integer(), term()) -> reference().
 start_timer(Time, Msg) ->
     {throng, E, _} = S = in_callback(start_timer),
-    {ok, Relay} = throng_engine:lookup(E),
+    {ok, Relay} = throng_backend:owner(E),
     erlang:start_timer(Time, Relay, {'$throng_timer', S, Msg}).
 
 %% @doc Cancels a timer of `start_timer/2', as `erlang:cancel_timer/1'.
@@ -450,7 +450,7 @@ cancel_timer(Ref) ->
 -spec monitor_process(pid()) -> reference().
 monitor_process(Pid) when is_pid(Pid) ->
     {throng, E, _} = S = in_callback(monitor_process),
-    {ok, Relay} = throng_engine:lookup(E),
+    {ok, Relay} = throng_backend:owner(E),
     gen_server:call(Relay, {monitor_process, S, Pid}).
 
 in_callback(Fun) ->
@@ -484,7 +484,15 @@ self() ->
 %%
 %% Options the engine cannot take give `{error, badarg}' or `{error,
 %% {badarg, Stack}}'.
--spec start_engine(throng_engine:opts()) -> {ok, engine()} | {error, term()}.
+%%
+%% `backend' chooses where the engine runs: `nif' (the default) in this
+%% VM, `port' in its own OS process, the `throng_port' program, whose
+%% options and error behaviour are in `throng_port_engine' (a backend
+%% other than these gives `{error, {badarg, {backend, Backend}}}').
+%% Sessions are used the same way on both; on a port engine every
+%% operation may also fail with `{engine_down, Reason}' (the program died;
+%% its owner starts a new one, and the old one's sessions are lost).
+-spec start_engine(throng_engine:opts() | throng_port_engine:opts()) -> {ok, engine()} | {error, term()}.
 start_engine(Opts) when is_map(Opts) ->
     case supervisor:start_child(throng_engine_sup, [Opts]) of
         {ok, Pid} -> {ok, throng_engine:engine(Pid)};
@@ -494,7 +502,7 @@ start_engine(Opts) when is_map(Opts) ->
 %% @doc Stops an engine started with `start_engine/1'.
 -spec stop_engine(engine()) -> ok | {error, not_found}.
 stop_engine(E) ->
-    case throng_engine:lookup(E) of
+    case throng_backend:owner(E) of
         {ok, Pid} -> supervisor:terminate_child(throng_engine_sup, Pid);
         error -> {error, not_found}
     end.
@@ -505,10 +513,12 @@ stop_engine(E) ->
 %% and timer wheels, those plus the sessions' own heap (states, data, queues
 %% of busy sessions: an estimate, without the allocator's rounding),
 %% callbacks waiting for an executor and callbacks running in callers. It
-%% visits every session (on a dirty scheduler).
--spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
+%% visits every session (on a dirty scheduler). A port engine adds
+%% `frames_in' and `bad_frames' (frames its program read, and refused), and
+%% may answer `{error, Reason}' (see `throng_port_engine').
+-spec engine_stats(engine()) -> #{atom() => non_neg_integer()} | {error, term()}.
 engine_stats(E) ->
-    throng_nif:engine_stats(E).
+    throng_backend:engine_stats(E).
 
 %% @doc The engine the application starts, used when no engine is named.
 -spec default_engine() -> engine().

@@ -9,7 +9,7 @@
 -export([start_link/1, engine/1, lookup/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--type opts() :: #{shards => pos_integer(), max_sessions => pos_integer(),
+-type opts() :: #{backend => nif, shards => pos_integer(), max_sessions => pos_integer(),
                   max_queue_len => pos_integer(), run_budget => pos_integer(),
                   inline => none | calls | all,
                   executors => pos_integer(), name => atom(), default => boolean()}.
@@ -28,8 +28,9 @@ start_link(#{name := Name} = Opts) ->
 start_link(Opts) ->
     gen_server:start_link(?MODULE, Opts, []).
 
-%% @doc The engine owned by `Owner'.
--spec engine(pid() | atom()) -> throng_nif:engine().
+%% @doc The engine owned by `Owner' (a `throng_engine' or a
+%% `throng_port_engine': both answer this call).
+-spec engine(pid() | atom()) -> throng_backend:engine().
 engine(Owner) ->
     gen_server:call(Owner, engine).
 

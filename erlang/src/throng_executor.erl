@@ -6,7 +6,7 @@
 %%% callback the way `gen_statem' does (a `throw' is a return; an exception
 %%% of class `error' becomes the exit reason `{Reason, Stack}', of class
 %%% `exit' the reason itself). The results of a batch's state callbacks go
-%%% back in one NIF call (`throng_nif:executor_done/4'), which applies
+%%% back in one engine call (the backend's `executor_done/4'), which applies
 %%% gen_statem's rules to each, queues the sessions' next callbacks and
 %%% hands out the next batch; `init/1', `terminate/3' and exceptions are
 %%% handed in as they happen. A session has at most one callback running at
@@ -33,17 +33,17 @@
 
 %% @doc Starts the executor of engine `E''s work queue `Ix' (0-based),
 %% linked to the caller (the engine's owner).
--spec start_link(throng_nif:engine(), non_neg_integer()) -> {ok, pid()}.
+-spec start_link(throng_backend:engine(), non_neg_integer()) -> {ok, pid()}.
 start_link(E, Ix) ->
     proc_lib:start_link(?MODULE, init, [self(), E, Ix]).
 
 %% @private
--spec init(pid(), throng_nif:engine(), non_neg_integer()) -> no_return().
+-spec init(pid(), throng_backend:engine(), non_neg_integer()) -> no_return().
 init(Parent, E, Ix) ->
     proc_lib:init_ack(Parent, {ok, self()}),
     loop(E, Ix).
 
--spec loop(throng_nif:engine(), non_neg_integer()) -> no_return().
+-spec loop(throng_backend:engine(), non_neg_integer()) -> no_return().
 loop(E, Ix) ->
     receive
         '$throng_ring' ->
@@ -54,23 +54,28 @@ loop(E, Ix) ->
     end.
 
 drain(E, Ix) ->
-    batch(E, Ix, throng_nif:executor_take(E, Ix, ?BATCH)).
+    batch(E, Ix, throng_backend:executor_take(E, Ix, ?BATCH)).
 
 %% Runs a batch; the state callbacks' results go back in one NIF call,
 %% which hands out the next batch.
 batch(_E, _Ix, []) ->
+    ok;
+batch(_E, _Ix, {error, _}) ->
+    %% The engine is gone (a port engine's program died): nothing to run.
     ok;
 batch(E, Ix, Items) ->
     Results = run_all(E, Items, []),
     batch(E, Ix, done(E, Ix, Results)).
 
 done(E, Ix, Results) ->
-    case throng_nif:executor_done(E, Ix, Results, ?BATCH) of
+    case throng_backend:executor_done(E, Ix, Results, ?BATCH) of
         {ok, Items} ->
             Items;
         {busy, Rest} ->
             erlang:yield(),
-            done(E, Ix, Rest)
+            done(E, Ix, Rest);
+        {error, _} = Error ->
+            Error
     end.
 
 %% Runs each item; the results of state callbacks that returned are kept
@@ -100,7 +105,7 @@ run(E, Sid, {init, Mod, Args, {Pid, Tag}}) ->
                 %% As gen_statem's init_it/6: the starter gets {error, Reason},
                 %% the session exits with the exception's exit reason, and an
                 %% error report is logged.
-                _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, init, raised(Class, Reason, Stack)) end),
+                _ = throng_lib:retry(fun() -> throng_backend:session_raise(E, Sid, init, raised(Class, Reason, Stack)) end),
                 log_init_failure(E, Sid, Mod, {Class, Reason, Stack}),
                 {error, Reason}
         end,
@@ -127,17 +132,17 @@ run(E, Sid, {terminate, Mod, Reason, State, Data, Raised}) ->
                     throw:_ -> terminated(E, Sid);
                     Class:R:Stack ->
                         throng_names:unregister(E, Sid),
-                        throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, terminate, raised(Class, R, Stack)) end)
+                        throng_lib:retry(fun() -> throng_backend:session_raise(E, Sid, terminate, raised(Class, R, Stack)) end)
                 end
         end,
     log_terminate(E, Sid, Report).
 
 %% @doc Runs, in the calling process, the state callback the engine
-%% handed it (`{run, Work}' from `throng_nif:session_send/5' or
+%% handed it (`{run, Work}' from `throng_backend:session_send/5' or
 %% `session_call/6': see the engine's `inline' option), as an executor
 %% would, then the session's enter calls while the engine hands them over
 %% (at most `?INLINE_RUNS' in all). Private to Throng.
--spec run_inline(throng_nif:engine(), throng_nif:sid(), tuple()) -> ok.
+-spec run_inline(throng_backend:engine(), throng_backend:sid(), tuple()) -> ok.
 run_inline(E, Sid, Work) ->
     run_inline(E, Sid, Work, ?INLINE_RUNS).
 
@@ -147,7 +152,7 @@ run_inline(E, Sid, Work, N) ->
     erase(?SELF),
     case R of
         {Sid, Result, Modes} ->
-            case throng_lib:retry(fun() -> throng_nif:session_done(E, Sid, Result, Modes, N > 1) end) of
+            case throng_lib:retry(fun() -> throng_backend:session_done(E, Sid, Result, Modes, N > 1) end) of
                 {run, Next} -> run_inline(E, Sid, Next, N - 1);
                 _ -> ok
             end;
@@ -176,7 +181,7 @@ state_work(E, Sid, {enter, Mod, Mode, Old, State, Data}, How) ->
 %% name is free when stop/1 returns (as a process's registered name).
 terminated(E, Sid) ->
     throng_names:unregister(E, Sid),
-    throng_lib:retry(fun() -> throng_nif:session_terminated(E, Sid) end).
+    throng_lib:retry(fun() -> throng_backend:session_terminated(E, Sid) end).
 
 state_callback(Mod, handle_event_function, Type, Content, State, Data) ->
     Mod:handle_event(Type, Content, State, Data);
@@ -184,7 +189,7 @@ state_callback(Mod, state_functions, Type, Content, State, Data) ->
     Mod:State(Type, Content, Data).
 
 init_result(E, Sid, Mod, Result) ->
-    case throng_lib:retry(fun() -> throng_nif:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])) end) of
+    case throng_lib:retry(fun() -> throng_backend:session_init_result(E, Sid, Result, modes([Mod | targets(Result)])) end) of
         {error, {bad_return_from_init, _} = Bad} = Failed ->
             log_init_failure(E, Sid, Mod, {error, Bad, []}),
             Failed;
@@ -221,13 +226,13 @@ raise(E, Sid, executor, Class, Reason, Stack) ->
     %% Remembered for the error report, which terminate's work item (sent
     %% to this same executor) logs with the exception's class and stack.
     put({?RAISED, Sid}, {Class, Reason, Stack}),
-    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, callback, raised(Class, Reason, Stack)) end),
+    _ = throng_lib:retry(fun() -> throng_backend:session_raise(E, Sid, callback, raised(Class, Reason, Stack)) end),
     ok;
 raise(E, Sid, inline, Class, Reason, Stack) ->
     %% terminate/3 runs in the session's executor: the engine keeps the
     %% exception for the report and hands it over with the work item.
     {R, Exit} = raised(Class, Reason, Stack),
-    _ = throng_lib:retry(fun() -> throng_nif:session_raise(E, Sid, callback, {R, Exit, {Class, Reason, Stack}}) end),
+    _ = throng_lib:retry(fun() -> throng_backend:session_raise(E, Sid, callback, {R, Exit, {Class, Reason, Stack}}) end),
     ok.
 
 %% gen_statem's exit reasons: class error gives {Reason, Stack}.

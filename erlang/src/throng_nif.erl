@@ -5,8 +5,12 @@
 %%% replaces; the stub only runs when the library could not be loaded and
 %%% then raises `nif_not_loaded'.
 %%%
-%%% Private to Throng: the API module and the executors are the only callers.
+%%% The NIF implementation of the `throng_backend' behaviour: its engine
+%%% handle is the NIF resource (a `reference()'). Private to Throng:
+%%% `throng_backend' (for the API and the executors) and the engine's owner
+%%% `throng_engine' are the only callers.
 -module(throng_nif).
+-behaviour(throng_backend).
 
 -export([core_version/0]).
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,

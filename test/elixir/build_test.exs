@@ -16,4 +16,11 @@ defmodule Throng.BuildTest do
   test "priv holds the NIF library" do
     assert File.regular?(Path.join(:code.priv_dir(:throng), "throng_nif.so"))
   end
+
+  test "priv holds the port program, which the port backend finds there" do
+    program = :code.priv_dir(:throng) |> Path.join("throng_port") |> to_charlist()
+    assert {:ok, %File.Stat{type: :regular, mode: mode}} = File.stat(program)
+    assert Bitwise.band(mode, 0o111) != 0
+    assert {:ok, ^program} = :throng_port_engine.find_program(%{})
+  end
 end
