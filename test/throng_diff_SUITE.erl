@@ -17,7 +17,7 @@
 %%%     `#{inline => all}' (callbacks of idle sessions run in the process
 %%%     that sends the event).</li>
 %%% <li>`throng_port': the same on a port engine
-%%%     (`throng:start_engine([{backend, port}])'). Off until the port
+%%%     (`throng:start_engine(#{backend => port})'). Off until the port
 %%%     backend exists: set `THRONG_DIFF_PORT=1' in the environment (or flip
 %%%     the default in `port_group_enabled/0').</li>
 %%% </ul>
@@ -209,7 +209,7 @@ init_per_group(throng_port, Config) ->
             {skip, "throng_port group not enabled (THRONG_DIFF_PORT=1) or throng API not available"};
         true ->
             {ok, _} = application:ensure_all_started(throng),
-            case throng:start_engine([{backend, port}]) of
+            case throng:start_engine(#{backend => port}) of
                 {ok, Engine} ->
                     [{backend, {throng, [{engine, Engine}]}}, {port_engine, Engine} | Config];
                 Error ->
