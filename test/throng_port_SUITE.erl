@@ -25,7 +25,8 @@
     bad_options/1,
     bad_program/1,
     stop_engine_exits_0/1,
-    engine_stop_op/1
+    engine_stop_op/1,
+    standalone_escript/1
 ]).
 
 -define(T, 5000).
@@ -36,7 +37,7 @@ suite() ->
 all() ->
     [program_in_priv, ping_echo_stats_batch, sessions_not_implemented, kill_9_while_callers_wait,
      restarts_are_bounded, request_timeout, max_in_flight_callers_wait, frame_too_large,
-     bad_options, bad_program, stop_engine_exits_0, engine_stop_op].
+     bad_options, bad_program, stop_engine_exits_0, engine_stop_op, standalone_escript].
 
 init_per_suite(Config) ->
     {ok, Started} = application:ensure_all_started(throng),
@@ -293,3 +294,47 @@ wait_until(F, N) ->
 
 mailbox() ->
     receive M -> [M | mailbox()] after 0 -> [] end.
+
+%%% ============================================================ standalone
+
+%% The escript in docs/port-escript.md (plain open_port/2, no Throng
+%% module) runs as the document says.
+standalone_escript(Config) ->
+    {ok, Doc} = file:read_file(filename:join(project_dir(), "docs/port-escript.md")),
+    [_, Block | _] = binary:split(Doc, [<<"<!-- escript begins -->">>, <<"<!-- escript ends -->">>], [global]),
+    [_, Code0] = binary:split(Block, <<"```erlang\n">>),
+    [Code | _] = binary:split(Code0, <<"```">>),
+    Script = filename:join(?config(priv_dir, Config), "port_demo.escript"),
+    ok = file:write_file(Script, Code),
+    Program = filename:join(code:priv_dir(throng), "throng_port"),
+    Escript = os:find_executable("escript"),
+    Port = open_port({spawn_executable, Escript},
+                     [{args, [Script, Program]}, exit_status, stderr_to_stdout, binary]),
+    {Status, Out} = collect(Port, <<>>),
+    ct:log("~s", [Out]),
+    ?assertEqual(0, Status),
+    {ok, Vsn} = application:get_key(throng, vsn),
+    ?assertEqual(<<"handshake: throng_port ", (list_to_binary(Vsn))/binary,
+                   "\nping: pong, echo: ok, stats: 0 sessions\n"
+                   "bad frame: error frame, still serving\n"
+                   "engine stopped, exit status 0\n">>,
+                 Out).
+
+collect(Port, Acc) ->
+    receive
+        {Port, {data, D}} -> collect(Port, <<Acc/binary, D/binary>>);
+        {Port, {exit_status, S}} -> {S, Acc}
+    after 20000 -> ct:fail({escript_hangs, Acc})
+    end.
+
+%% The project's root: the first directory above the application's that
+%% holds the document.
+project_dir() ->
+    find_root(filename:absname(code:lib_dir(throng))).
+
+find_root("/") -> error(no_project_root);
+find_root(Dir) ->
+    case filelib:is_file(filename:join(Dir, "docs/port-escript.md")) of
+        true -> Dir;
+        false -> find_root(filename:dirname(Dir))
+    end.
