@@ -5,6 +5,7 @@
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
 #   make bench-targets  the BEAM bridge's targets at a million sessions
+#   make fuzz        the port's frame decoder under libFuzzer (nightly)
 #   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
 #   make clean       remove build output
 #
@@ -32,7 +33,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo bench-targets mem-probe clean
+	mix-consumer-test rebar-consumer-test bench-core demo bench-targets fuzz mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -123,6 +124,17 @@ bench-targets:
 	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_targets.erl
 	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
 		-eval 'throng_targets:main()'
+
+# make fuzz: the port's frame decoder under libFuzzer (nightly Rust and
+# cargo-fuzz: `rustup toolchain install nightly`, `cargo install
+# cargo-fuzz`), RUNS inputs from the seeds in native/throng_port/fuzz/seeds.
+# make test runs the stable stand-in (a proptest over random and mutated
+# frames) instead.
+RUNS ?= 1000000
+
+fuzz:
+	cd native/throng_port/fuzz && mkdir -p corpus/decode_request && \
+		$(CARGO) +nightly fuzz run decode_request corpus/decode_request seeds -- -runs=$(RUNS) -max_len=4096
 
 # make mem-probe: N demo_lock sessions started and stopped; prints RSS,
 # native memory, BEAM blocks and BEAM allocator slack per session apart
