@@ -20,6 +20,7 @@
     badarg/1,
     no_atoms_from_input/1,
     nif_latency_under_load/1,
+    nif_latency_under_load_inline_all/1,
     timeouts_armed_while_the_engine_thread_runs/1,
     executor_replaced_takes_over_its_queue/1
 ]).
@@ -32,7 +33,8 @@ suite() ->
 all() ->
     [max_sessions, max_sessions_counts_sessions_in_init, start_engine_bad_options,
      stop_engine, max_queue_len, max_queue_len_counts_postponed_events, badarg,
-     no_atoms_from_input, nif_latency_under_load, timeouts_armed_while_the_engine_thread_runs,
+     no_atoms_from_input, nif_latency_under_load, nif_latency_under_load_inline_all,
+     timeouts_armed_while_the_engine_thread_runs,
      executor_replaced_takes_over_its_queue].
 
 init_per_suite(Config) ->
@@ -296,7 +298,14 @@ no_atoms_from_input(_Config) ->
 %% steal, other jobs) adds some of its own: the case first measures a
 %% pure-Erlang load of the same shape for comparison and prints both.
 nif_latency_under_load(_Config) ->
-    {ok, E} = throng:start_engine(#{}),
+    latency_under_load(#{}).
+
+%% The same with callbacks of idle sessions run by the senders.
+nif_latency_under_load_inline_all(_Config) ->
+    latency_under_load(#{inline => all}).
+
+latency_under_load(EngineOpts) ->
+    {ok, E} = throng:start_engine(EngineOpts),
     Opts = [{engine, E}],
     N = 10000,
     Events = 200000,
