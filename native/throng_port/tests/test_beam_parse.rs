@@ -296,7 +296,7 @@ fn test_time_outs_and_integers_of_every_size() {
         tuple(&[atom("timeout"), small_int(1), atom("m"), list(&[tuple(&[atom("abs"), atom("yes")])])]),
         tuple(&[atom("timeout"), atom("cancel"), atom("m")]),
     ] {
-        let a = actions_of(list(&[bad.clone()]));
+        let a = actions_of(list(std::slice::from_ref(&bad)));
         assert!(matches!(&a[..], [Action::Invalid(t)] if same(t, bad.clone())), "{a:?}");
     }
 }
@@ -386,4 +386,61 @@ fn test_callback_modes() {
     ] {
         assert!(matches!(callback_mode(&frame(bad.clone())), Err(ref t) if same(t, bad)));
     }
+}
+
+// ---- through the engine: gen_statem's exit reasons ----
+
+use std::sync::Arc;
+use throng_core::{Collect, Config, Engine, Event, ExitReason, ManualClock, Started, TerminateResult};
+use throng_port::beam::{BeamFrom, InitArgs};
+
+/// Runs a session of module `m` to its first cast, hands `result` in and
+/// returns the reason it stopped with (`None`: it did not stop).
+fn stop_reason(result: Vec<u8>) -> Option<ExitReason<Beam>> {
+    let engine = Engine::new(Beam::default(), Config::default(), ManualClock::new(0)).unwrap();
+    let module: Arc<str> = Arc::from("m");
+    engine.machine().set_mode(module.clone(), callback_mode(&frame(atom("handle_event_function"))));
+    let mut out = Collect::default();
+    let from = BeamFrom { pid: 1, tag: Etf::from_bytes(vec![131, 106]) };
+    let args = InitArgs { args: Etf::from_bytes(vec![131, 106]), from };
+    let Ok(Started::Pending(id)) = engine.start(module, args, &mut out) else { panic!("init runs elsewhere") };
+    let init = init_result(&frame(tuple(&[atom("ok"), atom("s"), atom("d")])));
+    assert!(matches!(engine.resume_init(id, init, &mut out), Ok(Started::Ok(_))));
+    let msg = Etf::from_bytes(proto_encode(&frame(atom("go"))));
+    engine.send_event(id, Event::new(throng_core::EventType::Cast, msg), &mut out).unwrap();
+    engine.resume(id, callback_result(&frame(result)), &mut out).unwrap();
+    if engine.resume_terminate(id, TerminateResult::Ok, &mut out).is_err() {
+        return None;
+    }
+    out.terminated().cloned()
+}
+
+fn proto_encode(t: &Term) -> Vec<u8> {
+    throng_port::proto::encode(t)
+}
+
+#[test]
+fn test_bad_results_and_actions_give_gen_statems_exit_reasons() {
+    let bad = tuple(&[atom("next_state"), atom("s")]);
+    assert!(matches!(stop_reason(bad.clone()), Some(ExitReason::BadReturnFromStateFunction(t)) if same(&t, bad)));
+
+    let r = stop_reason(tuple(&[atom("keep_state_and_data"), list(&[atom("postpone"), atom("bogus")])]));
+    assert!(
+        matches!(r, Some(ExitReason::BadActionFromStateFunction(a)) if matches!(&*a, Action::Invalid(t) if same(t, atom("bogus"))))
+    );
+
+    let r = stop_reason(tuple(&[atom("keep_state_and_data"), tuple(&[atom("next_event"), atom("bogus"), atom("x")])]));
+    assert!(
+        matches!(r, Some(ExitReason::BadActionFromStateFunction(ref a)) if matches!(**a, Action::InvalidNextEvent(_))),
+        "{r:?}"
+    );
+
+    let bad_reply = tuple(&[atom("reply"), atom("nobody"), atom("x")]);
+    let r = stop_reason(tuple(&[atom("stop_and_reply"), atom("normal"), list(std::slice::from_ref(&bad_reply))]));
+    assert!(matches!(r, Some(ExitReason::BadReplyActionFromStateFunction(ref t)) if same(t, bad_reply)), "{r:?}");
+
+    let r = stop_reason(tuple(&[atom("stop"), tuple(&[atom("shutdown"), atom("bye")])]));
+    assert!(matches!(r, Some(ExitReason::Reason(ref t)) if same(t, tuple(&[atom("shutdown"), atom("bye")]))), "{r:?}");
+
+    assert!(stop_reason(atom("keep_state_and_data")).is_none());
 }
