@@ -1,75 +1,45 @@
-//! Terms kept in the engine: External Term Format bytes.
+//! Terms kept in the engine, the NIF's side: [`Etf`] (defined in
+//! `throng_beam`, shared with the port program) made from and turned back
+//! into rustler terms with the VM's own `term_to_binary`/`binary_to_term`.
 //!
-//! A session's state, data, queued event contents, time-out messages and
-//! replies are stored encoded (`term_to_binary`), so an idle session holds a
-//! few dozen bytes instead of an environment. Equality is byte equality of
-//! the encoding, which is `=:=` for every term a callback can build except
-//! `0.0` versus `-0.0` (equal under OTP 25's `=:=`, different encodings):
-//! docs/bridge.md lists it.
-//!
-//! An `Etf` is one pointer ([`Bytes`]: the length is kept in the heap block,
-//! in front of the bytes). Atoms are encoded once and shared: a million
-//! sessions in state `locked` hold one copy of its encoding, not a million
-//! (atoms are never freed by the BEAM, so the encoding of an atom never
-//! changes; see [`ATOMS`]).
+//! Atoms are encoded once and shared: a million sessions in state `locked`
+//! hold one copy of its encoding, not a million (atoms are never freed by
+//! the BEAM, so the encoding of an atom never changes; see [`ATOMS`]).
 
-use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use rustler::{Env, Term};
 use throng_core::bytes::{Bytes, Interner};
+
+pub use throng_beam::Etf;
 
 /// The encodings of atoms, by the atom's term: shared by every `Etf` of
 /// the atom, never freed. Holds up to 6,144 atoms (an application's state
 /// names and common tags come first); atoms beyond are encoded per value.
 static ATOMS: Interner<8192> = Interner::new();
 
-/// An encoded term.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Etf(Bytes);
-
-impl Etf {
+/// Encoding and decoding an [`Etf`] with rustler terms.
+pub trait EtfNif {
     /// Encodes a term.
-    pub fn encode(term: Term<'_>) -> Etf {
-        if let Some(key) = atom_key(term) {
-            if let Some(b) = ATOMS.get(key) {
-                return Etf(b);
-            }
-            return Etf(ATOMS.insert(key, term.to_binary().as_slice()));
-        }
-        Etf(Bytes::new(term.to_binary().as_slice()))
-    }
-
+    fn encode(term: Term<'_>) -> Etf;
     /// Decodes into `env`. The bytes were made by `encode`, so their atoms
     /// exist; a failure (never expected) gives the atom `undefined`.
-    pub fn decode<'a>(&self, env: Env<'a>) -> Term<'a> {
-        decode_bytes(env, self.0.as_slice())
+    fn decode<'a>(&self, env: Env<'a>) -> Term<'a>;
+}
+
+impl EtfNif for Etf {
+    fn encode(term: Term<'_>) -> Etf {
+        if let Some(key) = atom_key(term) {
+            if let Some(b) = ATOMS.get(key) {
+                return Etf::from_stored(b);
+            }
+            return Etf::from_stored(ATOMS.insert(key, term.to_binary().as_slice()));
+        }
+        Etf::from_stored(Bytes::new(term.to_binary().as_slice()))
     }
 
-    /// Heap bytes this term holds (0 for a shared atom).
-    pub fn heap_bytes(&self) -> usize {
-        self.0.heap_bytes()
-    }
-
-    /// The encoding.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_slice()
-    }
-
-    /// A term built by hand: `{Atom, <<Text/utf8>>}` (for reasons made
-    /// without an environment, such as a panic's).
-    pub fn atom_and_text(atom: &str, text: &str) -> Etf {
-        let mut b = vec![131, 104, 2, 119, atom.len().min(255) as u8];
-        b.extend_from_slice(&atom.as_bytes()[..atom.len().min(255)]);
-        b.push(109);
-        b.extend_from_slice(&(text.len() as u32).to_be_bytes());
-        b.extend_from_slice(text.as_bytes());
-        Etf(Bytes::new(&b))
-    }
-
-    /// Bytes already in the External Term Format.
-    pub fn from_bytes(bytes: Vec<u8>) -> Etf {
-        Etf(Bytes::new(&bytes))
+    fn decode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        decode_bytes(env, self.as_bytes())
     }
 }
 
@@ -111,10 +81,4 @@ fn atom_key(term: Term<'_>) -> Option<u64> {
     let mut w = Word::default();
     term.as_c_arg().hash(&mut w);
     (w.words == 1 && !w.other && w.value != 0).then_some(w.value)
-}
-
-impl fmt::Debug for Etf {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#etf<{} bytes>", self.0.len())
-    }
 }

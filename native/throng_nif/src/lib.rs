@@ -47,7 +47,7 @@ use throng_core::{
 };
 
 use crate::beam::{Beam, BeamFrom, InitArgs};
-use crate::etf::Etf;
+use crate::etf::{Etf, EtfNif};
 use crate::out::{reason_term, Form, Out};
 use crate::queue::{Item, Queue, Ring};
 

@@ -15,7 +15,7 @@ use throng_core::{
 
 use crate::atoms;
 use crate::beam::{Beam, BeamFrom, Work};
-use crate::etf::Etf;
+use crate::etf::{Etf, EtfNif};
 use crate::queue::{Item, Ring};
 use crate::{Eng, EngineRes};
 

@@ -22,7 +22,7 @@ use throng_core::{CallbackFunction, EventType, Invocation};
 
 use crate::atoms;
 use crate::beam::{Beam, Work};
-use crate::etf::{decode_bytes, Etf};
+use crate::etf::{decode_bytes, Etf, EtfNif};
 
 /// An event type, its terms in the item's bytes.
 enum Kind {

@@ -3,6 +3,8 @@
 //! stdin/stdout. The protocol is `docs/port-protocol.md` (version 1, draft).
 //!
 //! * [`frame`]: `{packet,4}` framing with a maximum frame size;
+//! * [`beam`]: the callback-module machine's host here, and the view of
+//!   `eetf` terms that gen_statem's result rules (`throng_beam`) read;
 //! * [`etf`]: the structural check that runs before `eetf` decodes a frame;
 //! * [`proto`]: frames as typed [`proto::Request`]s, and the frames that go
 //!   back, errors mapped to terms in one place;
@@ -11,6 +13,7 @@
 //! The library exists for the tests and the fuzz target; the binary is
 //! `src/main.rs`.
 
+pub mod beam;
 pub mod etf;
 pub mod frame;
 pub mod proto;

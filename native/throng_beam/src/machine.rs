@@ -1,0 +1,150 @@
+//! The machine of a BEAM callback module: every callback runs in an
+//! executor process, so every callback answers [`Step::Pending`] and emits a
+//! [`Work`] item; the executor hands the result back through the host (the
+//! NIF or the port program).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::RwLock;
+
+use throng_core::TerminateResult;
+use throng_core::{CallbackMode, CallbackResult, Cx, ExitReason, InitResult, Invocation, Machine, Step};
+
+use crate::etf::Etf;
+
+/// What differs between the hosts of [`Beam`].
+pub trait Host: Send + Sync + 'static {
+    /// Who a reply or a DOWN notice goes to: a local pid in the NIF, a
+    /// destination (an integer the BEAM side maps to a pid) in the port.
+    type Pid: Clone + PartialEq + Send + Sync + 'static;
+    /// A callback module: an atom.
+    type Module: Clone + Eq + Hash + Send + Sync + fmt::Debug + 'static;
+}
+
+/// gen_statem's `From`: `{Pid, Tag}`; also a monitor's watcher (`Tag` is
+/// the monitor reference).
+#[derive(Clone, PartialEq)]
+pub struct BeamFrom<P> {
+    /// The process the reply goes to.
+    pub pid: P,
+    /// The tag: a reply is `{Tag, Reply}`.
+    pub tag: Etf,
+}
+
+impl<P> fmt::Debug for BeamFrom<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "From({:?})", self.tag)
+    }
+}
+
+/// `init/1`'s argument and who waits for the start to be acknowledged.
+pub struct InitArgs<P> {
+    /// `Args`.
+    pub args: Etf,
+    /// The starter: gets `{Tag, {ok, S} | ignore | {error, R}}`.
+    pub from: BeamFrom<P>,
+}
+
+/// A callback for an executor to run.
+pub enum Work<H: Host> {
+    /// `Module:init(Args)`.
+    Init {
+        /// The callback module.
+        module: H::Module,
+        /// `Args`.
+        args: Etf,
+        /// The starter.
+        from: BeamFrom<H::Pid>,
+    },
+    /// `Module:terminate(Reason, State, Data)`.
+    Terminate {
+        /// The callback module.
+        module: H::Module,
+        /// `Reason`, as the engine knows it.
+        reason: ExitReason<Beam<H>>,
+        /// `State`.
+        state: Etf,
+        /// `Data`.
+        data: Etf,
+    },
+}
+
+/// The BEAM callback-module machine. Holds the `callback_mode()` results
+/// the executors report, per module.
+pub struct Beam<H: Host> {
+    modes: RwLock<HashMap<H::Module, Result<CallbackMode, Etf>>>,
+}
+
+impl<H: Host> Default for Beam<H> {
+    fn default() -> Self {
+        Beam { modes: RwLock::new(HashMap::new()) }
+    }
+}
+
+impl<H: Host> Beam<H> {
+    /// Records a module's callback mode (as read by an executor).
+    pub fn set_mode(&self, module: H::Module, mode: Result<CallbackMode, Etf>) {
+        self.modes.write().unwrap_or_else(|p| p.into_inner()).insert(module, mode);
+    }
+}
+
+impl<H: Host> Machine for Beam<H> {
+    type State = Etf;
+    type Data = Etf;
+    type Msg = Etf;
+    type TimeoutName = Etf;
+    type Reply = Etf;
+    type Reason = Etf;
+    type Module = H::Module;
+    type Args = InitArgs<H::Pid>;
+    type From = BeamFrom<H::Pid>;
+    type Watcher = BeamFrom<H::Pid>;
+    type Term = Etf;
+    type Emit = Work<H>;
+
+    fn init(&self, cx: &mut Cx<'_, Self>, module: &H::Module, args: InitArgs<H::Pid>) -> Step<InitResult<Self>> {
+        cx.out.emit(cx.session, Work::Init { module: module.clone(), args: args.args, from: args.from });
+        Step::Pending
+    }
+
+    fn callback_mode(&self, module: &H::Module) -> Result<CallbackMode, Etf> {
+        match self.modes.read().unwrap_or_else(|p| p.into_inner()).get(module) {
+            Some(mode) => mode.clone(),
+            // Executors report every module a result names before the
+            // engine needs it; an unknown one reads as `undefined`.
+            None => Err(Etf::atom_and_text("undefined_callback_mode", "")),
+        }
+    }
+
+    fn handle_event(&self, cx: &mut Cx<'_, Self>, call: Invocation<'_, Self>) -> Step<CallbackResult<Self>> {
+        cx.out.dispatch(cx.session, &call);
+        Step::Pending
+    }
+
+    fn terminate(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        module: &H::Module,
+        reason: &ExitReason<Self>,
+        state: &Etf,
+        data: &Etf,
+    ) -> Step<TerminateResult<Self>> {
+        let work = Work::Terminate {
+            module: module.clone(),
+            reason: reason.clone(),
+            state: state.clone(),
+            data: data.clone(),
+        };
+        cx.out.emit(cx.session, work);
+        Step::Pending
+    }
+
+    fn panic_reason(&self, message: String) -> Etf {
+        Etf::atom_and_text("panic", &message)
+    }
+
+    fn heap_bytes(&self, state: &Etf, data: &Etf) -> usize {
+        state.heap_bytes() + data.heap_bytes()
+    }
+}
