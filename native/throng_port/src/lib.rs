@@ -5,6 +5,8 @@
 //! * [`frame`]: `{packet,4}` framing with a maximum frame size;
 //! * [`beam`]: the callback-module machine's host here, and the view of
 //!   `eetf` terms that gen_statem's result rules (`throng_beam`) read;
+//! * [`canon`]: terms kept in the engine, encoded one way (map keys
+//!   sorted);
 //! * [`etf`]: the structural check that runs before `eetf` decodes a frame;
 //! * [`proto`]: frames as typed [`proto::Request`]s, and the frames that go
 //!   back, errors mapped to terms in one place;
@@ -14,6 +16,7 @@
 //! `src/main.rs`.
 
 pub mod beam;
+pub mod canon;
 pub mod etf;
 pub mod frame;
 pub mod proto;
