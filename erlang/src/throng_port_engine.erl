@@ -721,4 +721,14 @@ known_atoms() ->
      too_many_sessions, not_waiting, badarg, busy, run, gone, frame_too_large, bad_etf,
      truncated, trailing_bytes, unsupported_tag, too_deep, too_many_terms, bad_bit_binary,
      atom_too_long, invalid, bad_frame, unknown_op, hello_expected, already_hello,
-     version_mismatch, bad_hello_opts, shards, dest_down].
+     version_mismatch, bad_hello_opts, shards, dest_down, executors,
+     %% Work items, exit reasons, reports (the shapes throng_nif builds).
+     init, terminate, event, enter, state_functions, handle_event_function, state_enter,
+     call, cast, info, timeout, state_timeout, internal, normal, shutdown, stopped,
+     bad_return_from_init, bad_return_from_callback_mode, bad_return_from_state_function,
+     bad_state_enter_return_from_state_function, bad_action_from_state_function,
+     bad_state_enter_action_from_state_function, bad_reply_action_from_state_function,
+     postpone, hibernate, next_event, cancel, update, infinity, abs, change_callback_module,
+     push_callback_module, pop_callback_module, stop, stop_and_reply, next_state, keep_state,
+     keep_state_and_data, repeat_state, repeat_state_and_data, reason, state, data, queue,
+     postponed, timeouts, modules, callback_mode, queue_len, postponed_len, suspended].

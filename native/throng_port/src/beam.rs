@@ -161,8 +161,8 @@ impl<'a> TermView for View<'a> {
 
     fn store(self) -> Etf {
         match self {
-            View::Term(t) => Etf::from_bytes(proto::encode(t)),
-            other => Etf::from_bytes(proto::encode(&other.to_term())),
+            View::Term(t) => Etf::from_bytes(crate::canon::encode(t)),
+            other => Etf::from_bytes(crate::canon::encode(&other.to_term())),
         }
     }
 }

@@ -38,6 +38,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         !self.inner.buffer().is_empty()
     }
 
+    /// Waits until input is buffered or the input ended (`Ok(false)`).
+    /// Cancel-safe: what arrives stays in the buffer.
+    pub async fn ready(&mut self) -> Result<bool, FrameError> {
+        Ok(!self.inner.fill_buf().await.map_err(FrameError::Io)?.is_empty())
+    }
+
     /// The next frame; `Ok(None)` at the end of the input between frames.
     pub async fn read(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
         if self.inner.fill_buf().await.map_err(FrameError::Io)?.is_empty() {

@@ -5,7 +5,12 @@
 //! * [`frame`]: `{packet,4}` framing with a maximum frame size;
 //! * [`beam`]: the callback-module machine's host here, and the view of
 //!   `eetf` terms that gen_statem's result rules (`throng_beam`) read;
+//! * [`canon`]: terms kept in the engine, encoded one way (map keys
+//!   sorted);
 //! * [`etf`]: the structural check that runs before `eetf` decodes a frame;
+//! * [`ops`]: the session and executor ops on the hosted engine;
+//! * [`out`]: the engine's output: pushed frames, executor queues, and the
+//!   terms (work items, exit reasons) the NIF builds with rustler;
 //! * [`proto`]: frames as typed [`proto::Request`]s, and the frames that go
 //!   back, errors mapped to terms in one place;
 //! * [`server`]: the loop that answers frames.
@@ -14,8 +19,11 @@
 //! `src/main.rs`.
 
 pub mod beam;
+pub mod canon;
 pub mod etf;
 pub mod frame;
+pub mod ops;
+pub mod out;
 pub mod proto;
 pub mod server;
 

@@ -1,25 +1,33 @@
-//! The serving loop: read a frame, answer it, next.
+//! The serving loop: read a frame, answer it, next; between frames, fire
+//! the engine's timers when they expire.
 //!
 //! Requests are handled one at a time in arrival order, so replies leave
 //! in request order and at most one request is in flight inside the
 //! program; the BEAM side may pipeline up to `max_in_flight` (the pipe
 //! holds the rest: a full pipe is the backpressure). Replies are flushed
 //! when no further input is buffered, so a pipelined burst costs few
-//! writes.
+//! writes. Frames the engine pushes during an op (replies to a `From`,
+//! DOWN notices, rings) are written before the op's reply, as the NIF's
+//! messages are sent before it returns.
+//!
+//! While no input is buffered the loop waits for whichever comes first:
+//! input, or the engine's next timer (a tokio `select!` between the
+//! reader's buffer filling, which is cancel-safe, and a sleep). A frame
+//! that has begun is read to its end before timers are looked at again.
+
+use std::time::Duration;
 
 use eetf::Term;
-use throng_core::machines::code_lock::CodeLock;
-use throng_core::{Config, Engine, SystemClock};
+use throng_core::{Config, TerminateResult};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::frame::{write_frame, FrameError, FrameReader};
+use crate::ops::Hosted;
 use crate::proto::{self, atom, int, Op, ProtoError, Request, PROTOCOL_VERSION};
 use crate::Limits;
 
-/// The machine the program hosts in this draft: a placeholder until the
-/// BEAM callback-module machine is shared with the NIF (see the protocol
-/// document, "Status").
-pub type HostedMachine = CodeLock;
+/// Most executors a hello may ask for.
+pub const MAX_EXECUTORS: usize = 4096;
 
 /// How serving ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +55,7 @@ impl Exit {
 
 struct State {
     limits: Limits,
-    engine: Option<Engine<HostedMachine>>,
+    engine: Option<Hosted>,
     frames_in: u64,
     bad_frames: u64,
 }
@@ -62,6 +70,24 @@ where
     let mut out = BufWriter::with_capacity(64 * 1024, output);
     let mut st = State { limits, engine: None, frames_in: 0, bad_frames: 0 };
     let exit = loop {
+        if !reader.has_buffered() {
+            if let Some(wait) = st.timer_wait() {
+                out.flush().await?;
+                tokio::select! {
+                    ready = reader.ready() => {
+                        if let Err(FrameError::Io(e)) = ready {
+                            return Err(e);
+                        }
+                    }
+                    _ = tokio::time::sleep(wait) => {
+                        st.tick();
+                        send_pushed(&mut out, &mut st).await?;
+                        out.flush().await?;
+                        continue;
+                    }
+                }
+            }
+        }
         let payload = match reader.read().await {
             Ok(Some(p)) => p,
             Ok(None) => break Exit::Eof,
@@ -80,6 +106,7 @@ where
         };
         st.frames_in += 1;
         let (reply, exit) = st.handle(&payload);
+        send_pushed(&mut out, &mut st).await?;
         send(&mut out, &reply).await?;
         if let Some(exit) = exit {
             break exit;
@@ -92,11 +119,37 @@ where
     Ok(exit)
 }
 
+/// Writes the frames the engine pushed.
+async fn send_pushed<W: AsyncWrite + Unpin>(out: &mut W, st: &mut State) -> std::io::Result<()> {
+    let Some(h) = st.engine.as_mut() else { return Ok(()) };
+    if h.side.wake {
+        h.tick();
+    }
+    for t in std::mem::take(&mut h.side.pushed) {
+        send(out, &t).await?;
+    }
+    Ok(())
+}
+
 async fn send<W: AsyncWrite + Unpin>(out: &mut W, t: &Term) -> std::io::Result<()> {
     write_frame(out, &proto::encode(t)).await
 }
 
 impl State {
+    /// How long until the engine's next timer, if it has one.
+    fn timer_wait(&self) -> Option<Duration> {
+        let h = self.engine.as_ref()?;
+        let at = h.engine.next_wakeup()?;
+        let now = h.engine.now_ms();
+        Some(Duration::from_millis(at.saturating_sub(now).clamp(0, 60_000) as u64))
+    }
+
+    fn tick(&mut self) {
+        if let Some(h) = self.engine.as_mut() {
+            h.tick();
+        }
+    }
+
     /// The answer to one frame, and whether the program ends after it.
     fn handle(&mut self, payload: &[u8]) -> (Term, Option<Exit>) {
         let req = match proto::decode_request(payload, self.limits.etf()) {
@@ -128,11 +181,11 @@ impl State {
         if proto::uint(&version) != Some(u64::from(PROTOCOL_VERSION)) {
             return (proto::error_frame(None, &ProtoError::VersionMismatch(version)), Some(Exit::VersionMismatch));
         }
-        let config = match self.config_from(opts) {
+        let (config, executors) = match self.config_from(opts) {
             Ok(c) => c,
             Err(what) => return (proto::error_frame(None, &ProtoError::BadHelloOpts(what)), None),
         };
-        match Engine::new(CodeLock::new(), config, SystemClock::new(0)) {
+        match Hosted::new(config, executors) {
             Ok(e) => self.engine = Some(e),
             Err(_) => return (proto::error_frame(None, &ProtoError::BadHelloOpts(atom("shards"))), None),
         }
@@ -140,7 +193,8 @@ impl State {
         let info = proto::atom_map([
             ("protocol", int(u64::from(PROTOCOL_VERSION))),
             ("version", proto::binary(env!("CARGO_PKG_VERSION").as_bytes())),
-            ("machine", proto::binary(b"code_lock")),
+            ("machine", proto::binary(b"beam")),
+            ("executors", int(executors as u64)),
             ("max_frame_bytes", int(l.max_frame_bytes as u64)),
             ("max_sessions", int(l.max_sessions as u64)),
             ("max_queue_len", int(l.max_queue_len as u64)),
@@ -153,8 +207,10 @@ impl State {
 
     /// The engine's configuration from the flags and the hello options,
     /// which may lower the flags' limits but not raise them. `Err`: the
-    /// offending key (or the options) for the error frame.
-    fn config_from(&mut self, opts: Term) -> Result<Config, Term> {
+    /// offending key (or the options) for the error frame. Also the number
+    /// of executors (`executors`, default 1).
+    fn config_from(&mut self, opts: Term) -> Result<(Config, usize), Term> {
+        let mut executors = 1;
         let mut c = Config {
             max_sessions: self.limits.max_sessions,
             max_queue_len: self.limits.max_queue_len,
@@ -167,35 +223,63 @@ impl State {
                 (Some("max_sessions"), Some(n)) => c.max_sessions = n.min(self.limits.max_sessions),
                 (Some("max_queue_len"), Some(n)) => c.max_queue_len = n.min(self.limits.max_queue_len),
                 (Some("shards"), Some(n)) if (1..=4096).contains(&n) => c.shards = n,
+                (Some("executors"), Some(n)) if (1..=MAX_EXECUTORS).contains(&n) => executors = n,
                 _ => return Err(k),
             }
         }
         self.limits.max_sessions = c.max_sessions;
         self.limits.max_queue_len = c.max_queue_len;
-        Ok(c)
+        Ok((c, executors))
     }
 
     fn run(&mut self, op: Op) -> Term {
+        let h = match op {
+            Op::Ping => return atom("pong"),
+            Op::Echo(t) => return t,
+            Op::Stats => return self.stats(),
+            Op::Batch(ops) => return proto::list(ops.into_iter().map(|op| self.run(op))),
+            _ => match self.engine.as_mut() {
+                Some(h) => h,
+                None => return proto::error_result("noproc"),
+            },
+        };
         match op {
-            Op::Ping => atom("pong"),
-            Op::Echo(t) => t,
-            Op::Stats => self.stats(),
-            Op::EngineStop => atom("ok"),
-            Op::Batch(ops) => proto::list(ops.into_iter().map(|op| self.run(op))),
-            // The engine side of the other ops is the next slice's.
-            _ => proto::error_result("not_implemented"),
+            Op::EngineStop => {
+                h.shutdown();
+                atom("ok")
+            }
+            Op::ExecutorTake { ix, max } => h.take(ix, max),
+            Op::ExecutorDone { ix, results, max } => h.executor_done(ix, &results, max),
+            Op::SessionStart { module, args, from, owner } => h.start(&module, &args, &from, owner),
+            Op::SessionInitResult { sid, result, modes } => h.init_result(sid, &result, &modes),
+            Op::SessionRaise { sid, kind, reason } => h.raise(sid, kind, &reason),
+            Op::SessionTerminated { sid } => h.terminated(sid, TerminateResult::Ok),
+            // Inline runs are not handed out over the port: `ok` (as with
+            // the NIF's `inline => none`).
+            Op::SessionSend { sid, kind, msg, inline: _ } => h.send(sid, kind, &msg),
+            Op::SessionCall { sid, from, req, inline: _ } => h.call(sid, &from, &req),
+            Op::SessionDone { sid, result, modes, inline: _ } => h.done(sid, &result, &modes),
+            Op::SessionSystem { sid, req, from } => h.system(sid, &req, &from),
+            Op::SessionMonitor { sid, from } => h.monitor(sid, &from),
+            Op::SessionDemonitor { sid, from } => h.demonitor(sid, &from),
+            Op::SessionAbandon { sid, from } => h.abandon(sid, &from),
+            Op::SessionKill { sid, reason } => h.kill(sid, &reason),
+            Op::SessionAlive { sid } => h.alive(sid),
+            Op::DestDown { dest } => h.dest_down(dest),
+            Op::Ping | Op::Echo(_) | Op::Stats | Op::Batch(_) => unreachable!("answered above"),
         }
     }
 
     fn stats(&self) -> Term {
-        let st = self.engine.as_ref().map(|e| e.stats()).unwrap_or_default();
+        let st = self.engine.as_ref().map(|h| h.engine.stats()).unwrap_or_default();
+        let queued = self.engine.as_ref().map_or(0, |h| h.side.queued());
         proto::atom_map([
             ("sessions", int(st.sessions as u64)),
             ("queued_events", int(st.queued_events as u64)),
             ("timers", int(st.timers as u64)),
             ("table_bytes", int(st.table_bytes as u64)),
             ("memory", int((st.table_bytes + st.session_heap_bytes) as u64)),
-            ("executor_queue", int(0)),
+            ("executor_queue", int(queued as u64)),
             ("inline_runs", int(0)),
             ("frames_in", int(self.frames_in)),
             ("bad_frames", int(self.bad_frames)),

@@ -1,0 +1,400 @@
+//! The engine's [`Output`] in the port program: replies, DOWN notices and
+//! system answers become frames the program pushes (docs/port-protocol.md,
+//! "Frames the program pushes"), work items go to the executors' queues
+//! here, and the first item in an idle queue pushes `{ring, Ix}`.
+//!
+//! The terms are the shapes `throng_nif`'s `out.rs` builds with rustler
+//! (work items, exit reasons, status and terminate reports), written with
+//! eetf; `throng_executor` reads both the same way.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use eetf::{Atom, FixInteger, List, Map, Term};
+use throng_beam::Etf;
+use throng_core::{
+    Action, CallbackFunction, CallbackResult, Event, EventType, ExitReason, Invocation, MonitorRef, Output,
+    ReplyAction, SessionId, Status, SystemReply, TerminateReport, TimeoutTime, TimeoutType,
+};
+
+use crate::beam::{Beam, BeamFrom, Work};
+use crate::proto::{atom, int, list, tuple, Dest};
+
+/// Most entries of the abandoned-calls set; beyond it a late reply is
+/// pushed (as in the NIF).
+pub const MAX_ABANDONED: usize = 65_536;
+
+/// The engine's surroundings in the program: executor queues, abandoned
+/// calls, terms kept for terminate reasons, and frames waiting to be
+/// pushed.
+#[derive(Debug, Default)]
+pub struct Side {
+    /// One queue per executor: `{Sid, Work}` items, oldest first.
+    pub queues: Vec<VecDeque<Term>>,
+    /// Whether executor `Ix` was rung and has not yet seen an empty take.
+    pub ringing: Vec<bool>,
+    /// Calls whose caller gave up: their replies are dropped.
+    pub abandoned: HashSet<(Dest, Etf)>,
+    /// The raw results quoted by `bad_state_enter_return_from_state_function`
+    /// of sessions whose `terminate/3` runs, until their DOWN is pushed.
+    pub raw_results: HashMap<u64, Etf>,
+    /// Frames to push, in order.
+    pub pushed: Vec<Term>,
+    /// The engine has work left for `run_pending`.
+    pub wake: bool,
+}
+
+impl Side {
+    /// Queues and rings for `n` executors.
+    pub fn new(executors: usize) -> Side {
+        Side { queues: vec![VecDeque::new(); executors], ringing: vec![false; executors], ..Side::default() }
+    }
+
+    fn push_work(&mut self, session: SessionId, work: Term) {
+        if self.queues.is_empty() {
+            return;
+        }
+        let ix = session.slot() as usize % self.queues.len();
+        self.queues[ix].push_back(tuple([int(session.to_u64()), work]));
+        if !self.ringing[ix] {
+            self.ringing[ix] = true;
+            self.pushed.push(tuple([atom("ring"), int(ix as u64)]));
+        }
+    }
+
+    /// Up to `max` items of executor `ix`; an empty take ends its turn
+    /// (the next item rings it again). `None`: no such executor.
+    pub fn take(&mut self, ix: usize, max: usize) -> Option<Vec<Term>> {
+        let q = self.queues.get_mut(ix)?;
+        let items: Vec<Term> = q.drain(..max.min(q.len())).collect();
+        if items.is_empty() {
+            self.ringing[ix] = false;
+        }
+        Some(items)
+    }
+
+    /// Items waiting in all queues.
+    pub fn queued(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+}
+
+/// The output of one engine call.
+pub struct Out<'a> {
+    /// Where frames and work go.
+    pub side: &'a mut Side,
+    /// The callback result being handed in, as the executor sent it, for
+    /// `bad_state_enter_return_from_state_function` (which quotes it).
+    pub raw_result: Option<Term>,
+    /// The terminate report of a session that terminated in this call.
+    pub report: Option<Term>,
+}
+
+impl<'a> Out<'a> {
+    /// Output into `side`.
+    pub fn new(side: &'a mut Side) -> Self {
+        Out { side, raw_result: None, report: None }
+    }
+}
+
+/// A stored term, decoded (bytes the port encoded itself).
+pub fn dec(t: &Etf) -> Term {
+    Term::decode(t.as_bytes()).unwrap_or_else(|_| atom("undefined"))
+}
+
+/// An atom from a name that came from the BEAM (a module).
+pub fn atom_of(name: &str) -> Term {
+    Term::from(Atom::from(name))
+}
+
+fn from_term(f: &BeamFrom) -> Term {
+    tuple([int(f.pid), dec(&f.tag)])
+}
+
+/// Which form of an exit reason.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// What `terminate/3` gets and reports show.
+    Raw,
+    /// What the session exits with (DOWN notices, callers): for errors the
+    /// class-error shape `{Reason, Stack}` (engine-detected errors carry an
+    /// empty stack).
+    Exit,
+}
+
+/// An exit reason as gen_statem gives it. An exception's reason is stored
+/// as `{Reason, ExitReason}` (see `session_raise`).
+pub fn reason_term(r: &ExitReason<Beam>, raw: Option<&Term>, form: Form) -> Term {
+    let wrap = |a: &'static str, t: Term| {
+        let reason = tuple([atom(a), t]);
+        match form {
+            Form::Raw => reason,
+            Form::Exit => tuple([reason, list([])]),
+        }
+    };
+    match r {
+        ExitReason::Normal => atom("normal"),
+        ExitReason::Reason(t) => dec(t),
+        ExitReason::Exception(t) => match dec(t) {
+            Term::Tuple(mut pair) if pair.elements.len() == 2 => match form {
+                Form::Raw => pair.elements.swap_remove(0),
+                Form::Exit => pair.elements.swap_remove(1),
+            },
+            other => other,
+        },
+        ExitReason::BadReturnFromInit(t) => wrap("bad_return_from_init", dec(t)),
+        ExitReason::BadReturnFromCallbackMode(t) => wrap("bad_return_from_callback_mode", dec(t)),
+        ExitReason::BadReturnFromStateFunction(t) => wrap("bad_return_from_state_function", dec(t)),
+        ExitReason::BadStateEnterReturnFromStateFunction(res) => {
+            let t = raw.cloned().unwrap_or_else(|| result_term(res));
+            wrap("bad_state_enter_return_from_state_function", t)
+        }
+        ExitReason::BadActionFromStateFunction(a) => wrap("bad_action_from_state_function", action_term(a)),
+        ExitReason::BadStateEnterActionFromStateFunction(a) => {
+            wrap("bad_state_enter_action_from_state_function", action_term(a))
+        }
+        ExitReason::BadReplyActionFromStateFunction(t) => wrap("bad_reply_action_from_state_function", dec(t)),
+    }
+}
+
+/// An event type as gen_statem writes it.
+pub fn event_type_term(t: &EventType<Beam>) -> Term {
+    match t {
+        EventType::Call(f) => tuple([atom("call"), from_term(f)]),
+        EventType::Cast => atom("cast"),
+        EventType::Info => atom("info"),
+        EventType::Timeout => atom("timeout"),
+        EventType::GenericTimeout(n) => tuple([atom("timeout"), dec(n)]),
+        EventType::StateTimeout => atom("state_timeout"),
+        EventType::Internal => atom("internal"),
+    }
+}
+
+fn timeout_type_term(t: &TimeoutType<Etf>) -> Term {
+    match t {
+        TimeoutType::Event => atom("timeout"),
+        TimeoutType::State => atom("state_timeout"),
+        TimeoutType::Generic(n) => tuple([atom("timeout"), dec(n)]),
+    }
+}
+
+fn event_term(e: &Event<Beam>) -> Term {
+    tuple([event_type_term(&e.kind), dec(&e.content)])
+}
+
+fn boolean(b: bool) -> Term {
+    atom(if b { "true" } else { "false" })
+}
+
+fn integer(v: i64) -> Term {
+    match i32::try_from(v) {
+        Ok(v) => Term::from(FixInteger::from(v)),
+        Err(_) => Term::from(eetf::BigInteger::from(v)),
+    }
+}
+
+/// An action written back as the callback wrote it (for error reasons).
+fn action_term(a: &Action<Beam>) -> Term {
+    match a {
+        Action::Postpone => atom("postpone"),
+        Action::PostponeFlag(b) => tuple([atom("postpone"), boolean(*b)]),
+        Action::Hibernate(b) => tuple([atom("hibernate"), boolean(*b)]),
+        Action::Reply(f, r) => tuple([atom("reply"), from_term(f), dec(r)]),
+        Action::NextEvent(e) => tuple([atom("next_event"), event_type_term(&e.kind), dec(&e.content)]),
+        Action::Timeout(t) => {
+            let ty = timeout_type_term(&t.kind);
+            let msg = t.msg.as_ref().map_or_else(|| atom("undefined"), dec);
+            match t.time {
+                TimeoutTime::Infinity if t.msg.is_none() => tuple([ty, atom("cancel")]),
+                TimeoutTime::Infinity => tuple([ty, atom("infinity"), msg]),
+                TimeoutTime::Relative(ms) => tuple([ty, int(ms), msg]),
+                TimeoutTime::Absolute(at) => tuple([ty, integer(at), msg, list([tuple([atom("abs"), boolean(true)])])]),
+                TimeoutTime::Update => tuple([ty, atom("update"), msg]),
+            }
+        }
+        Action::ChangeCallbackModule(m) => tuple([atom("change_callback_module"), atom_of(m)]),
+        Action::PushCallbackModule(m) => tuple([atom("push_callback_module"), atom_of(m)]),
+        Action::PopCallbackModule => atom("pop_callback_module"),
+        Action::Invalid(t) | Action::InvalidNextEvent(t) => dec(t),
+    }
+}
+
+fn actions_term(actions: &[Action<Beam>]) -> Term {
+    list(actions.iter().map(action_term))
+}
+
+/// A callback result written back (only when the raw one is not at hand).
+fn result_term(r: &CallbackResult<Beam>) -> Term {
+    let reason = |r: &Option<Etf>| r.as_ref().map_or_else(|| atom("normal"), dec);
+    match r {
+        CallbackResult::NextState(s, d, acts) => tuple([atom("next_state"), dec(s), dec(d), actions_term(acts)]),
+        CallbackResult::KeepState(d, acts) => tuple([atom("keep_state"), dec(d), actions_term(acts)]),
+        CallbackResult::KeepStateAndData(acts) => tuple([atom("keep_state_and_data"), actions_term(acts)]),
+        CallbackResult::RepeatState(d, acts) => tuple([atom("repeat_state"), dec(d), actions_term(acts)]),
+        CallbackResult::RepeatStateAndData(acts) => tuple([atom("repeat_state_and_data"), actions_term(acts)]),
+        CallbackResult::Stop(r, _) => tuple([atom("stop"), reason(r)]),
+        CallbackResult::StopAndReply(r, reps, _) => {
+            let reps = reps.iter().map(|x| match x {
+                ReplyAction::Reply(f, v) => tuple([atom("reply"), from_term(f), dec(v)]),
+                ReplyAction::Invalid(t) => dec(t),
+            });
+            tuple([atom("stop_and_reply"), reason(r), list(reps)])
+        }
+        CallbackResult::Exception(t) | CallbackResult::Invalid(t) => dec(t),
+    }
+}
+
+fn mode_term(f: CallbackFunction) -> Term {
+    match f {
+        CallbackFunction::StateFunctions => atom("state_functions"),
+        CallbackFunction::HandleEventFunction => atom("handle_event_function"),
+    }
+}
+
+fn mode_list(m: throng_core::CallbackMode) -> Term {
+    let mut mode = vec![mode_term(m.function)];
+    if m.state_enter {
+        mode.push(atom("state_enter"));
+    }
+    list(mode)
+}
+
+fn map(pairs: Vec<(&'static str, Term)>) -> Term {
+    Term::from(Map::from(pairs.into_iter().map(|(k, v)| (atom(k), v)).collect::<HashMap<_, _>>()))
+}
+
+fn modules_term(ms: &[std::sync::Arc<str>]) -> Term {
+    list(ms.iter().map(|m| atom_of(m)))
+}
+
+/// `get_status`'s map.
+pub fn status_term(s: &Status<Beam>) -> Term {
+    let timeouts = list(s.timeouts.iter().map(|(t, m)| tuple([timeout_type_term(t), dec(m)])));
+    map(vec![
+        ("state", dec(&s.state)),
+        ("data", dec(&s.data)),
+        ("queue_len", int(s.queue_len as u64)),
+        ("postponed_len", int(s.postponed_len as u64)),
+        ("timeouts", timeouts),
+        ("modules", modules_term(&s.modules)),
+        ("callback_mode", mode_list(s.mode)),
+        ("suspended", boolean(s.suspended)),
+    ])
+}
+
+fn report_term(r: &TerminateReport<'_, Beam>, raw: Option<&Term>) -> Term {
+    let queue = list(r.current.iter().copied().chain(r.queue.iter().copied()).map(event_term));
+    let postponed = list(r.postponed.iter().map(|e| event_term(e)));
+    let timeouts = list(r.timeouts.iter().map(|(t, m)| tuple([timeout_type_term(t), dec(m)])));
+    map(vec![
+        ("reason", reason_term(r.reason, raw, Form::Raw)),
+        ("state", dec(r.state)),
+        ("data", dec(r.data)),
+        ("queue", queue),
+        ("postponed", postponed),
+        ("timeouts", timeouts),
+        ("modules", modules_term(r.modules)),
+        ("callback_mode", mode_list(r.mode)),
+    ])
+}
+
+/// A state callback to run, as the executor reads it: `{event, Module,
+/// Mode, Type, Content, State, Data}` or `{enter, Module, Mode, OldState,
+/// State, Data}`.
+pub fn invocation_term(call: &Invocation<'_, Beam>) -> Term {
+    match call {
+        Invocation::Event { module, mode, event, state, data } => tuple([
+            atom("event"),
+            atom_of(module),
+            mode_term(mode.function),
+            event_type_term(&event.kind),
+            dec(&event.content),
+            dec(state),
+            dec(data),
+        ]),
+        Invocation::Enter { module, mode, old_state, state, data } => {
+            tuple([atom("enter"), atom_of(module), mode_term(mode.function), dec(old_state), dec(state), dec(data)])
+        }
+    }
+}
+
+/// An `init/1` or `terminate/3` call, as the executor reads it:
+/// `{init, Module, Args, From}` or `{terminate, Module, Reason, State, Data,
+/// Raised}` (`Raised` is `undefined` over the port: it is kept only for
+/// callbacks run inline, which the port does not hand out).
+pub fn work_term(w: &Work, raw: Option<&Term>) -> Term {
+    match w {
+        Work::Init { module, args, from } => tuple([atom("init"), atom_of(module), dec(args), from_term(from)]),
+        Work::Terminate { module, reason, state, data } => tuple([
+            atom("terminate"),
+            atom_of(module),
+            reason_term(reason, raw, Form::Raw),
+            dec(state),
+            dec(data),
+            atom("undefined"),
+        ]),
+    }
+}
+
+impl Output<Beam> for Out<'_> {
+    fn reply(&mut self, from: BeamFrom, reply: Etf) {
+        if !self.side.abandoned.is_empty() && self.side.abandoned.remove(&(from.pid, from.tag.clone())) {
+            return;
+        }
+        self.side.pushed.push(tuple([atom("reply"), int(from.pid), dec(&from.tag), dec(&reply)]));
+    }
+
+    fn call_failed(&mut self, _session: SessionId, _from: BeamFrom, _reason: &ExitReason<Beam>) {
+        // As in the NIF: callers monitor the session for the length of the
+        // call, so the DOWN notice tells them.
+    }
+
+    fn down(&mut self, watcher: BeamFrom, _mref: MonitorRef, session: SessionId, reason: &ExitReason<Beam>) {
+        let reason = reason_term(reason, self.raw_result.as_ref(), Form::Exit);
+        self.side.pushed.push(tuple([
+            atom("down"),
+            int(watcher.pid),
+            dec(&watcher.tag),
+            int(session.to_u64()),
+            reason,
+        ]));
+    }
+
+    fn system_reply(&mut self, from: BeamFrom, reply: SystemReply<Beam>) {
+        let body = match &reply {
+            SystemReply::Ok => atom("ok"),
+            SystemReply::State(s, d) => tuple([dec(s), dec(d)]),
+            SystemReply::Status(st) => status_term(st),
+            SystemReply::Stopped(r) => tuple([atom("stopped"), reason_term(r, self.raw_result.as_ref(), Form::Exit)]),
+        };
+        self.side.pushed.push(tuple([atom("reply"), int(from.pid), dec(&from.tag), body]));
+    }
+
+    fn terminated(&mut self, report: &TerminateReport<'_, Beam>) {
+        self.report = Some(report_term(report, self.raw_result.as_ref()));
+    }
+
+    fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
+        self.side.push_work(session, invocation_term(call));
+    }
+
+    fn emit(&mut self, session: SessionId, work: Work) {
+        if let (Work::Terminate { reason: ExitReason::BadStateEnterReturnFromStateFunction(_), .. }, Some(raw)) =
+            (&work, &self.raw_result)
+        {
+            // The DOWN notices are pushed later, by `session_terminated`:
+            // keep the result as the callback returned it.
+            self.side.raw_results.insert(session.to_u64(), Etf::from_bytes(crate::canon::encode(raw)));
+        }
+        let term = work_term(&work, self.raw_result.as_ref());
+        self.side.push_work(session, term);
+    }
+
+    fn wake(&mut self) {
+        self.side.wake = true;
+    }
+}
+
+/// `[]`, for results.
+pub fn nil() -> Term {
+    Term::from(List::nil())
+}
