@@ -330,32 +330,41 @@ fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term
 /// Mode, Type, Content, State, Data}` or `{enter, Module, Mode, OldState,
 /// State, Data}`.
 pub(crate) fn invocation_term<'e>(env: Env<'e>, call: &Invocation<'_, Beam>) -> Term<'e> {
-    let a = |x: rustler::Atom| x.encode(env);
     match call {
-        Invocation::Event { module, mode, event, state, data } => make_tuple(
+        Invocation::Event { module, mode, event, state, data } => event_work(
             env,
-            &[
-                a(atoms::event()),
-                module.encode(env),
-                mode_term(env, mode.function),
-                event_type_term(env, &event.kind),
-                event.content.decode(env),
-                state.decode(env),
-                data.decode(env),
-            ],
+            **module,
+            mode.function,
+            event_type_term(env, &event.kind),
+            [event.content.decode(env), state.decode(env), data.decode(env)],
         ),
-        Invocation::Enter { module, mode, old_state, state, data } => make_tuple(
-            env,
-            &[
-                a(atoms::enter()),
-                module.encode(env),
-                mode_term(env, mode.function),
-                old_state.decode(env),
-                state.decode(env),
-                data.decode(env),
-            ],
-        ),
+        Invocation::Enter { module, mode, old_state, state, data } => {
+            enter_work(env, **module, mode.function, [old_state.decode(env), state.decode(env), data.decode(env)])
+        }
     }
+}
+
+/// `{event, Module, Mode, Type, Content, State, Data}`; the last argument is
+/// `[Content, State, Data]`.
+pub(crate) fn event_work<'e>(
+    env: Env<'e>,
+    module: rustler::Atom,
+    mode: CallbackFunction,
+    ty: Term<'e>,
+    [content, state, data]: [Term<'e>; 3],
+) -> Term<'e> {
+    make_tuple(env, &[atoms::event().encode(env), module.encode(env), mode_term(env, mode), ty, content, state, data])
+}
+
+/// `{enter, Module, Mode, OldState, State, Data}`; the last argument is `[OldState,
+/// State, Data]`.
+pub(crate) fn enter_work<'e>(
+    env: Env<'e>,
+    module: rustler::Atom,
+    mode: CallbackFunction,
+    [old, state, data]: [Term<'e>; 3],
+) -> Term<'e> {
+    make_tuple(env, &[atoms::enter().encode(env), module.encode(env), mode_term(env, mode), old, state, data])
 }
 
 /// An `init/1` or `terminate/3` call, as the executor reads it. `raw`: the

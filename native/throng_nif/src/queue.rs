@@ -135,31 +135,21 @@ impl Item {
                     Kind::State => a(atoms::state_timeout()),
                     Kind::Internal => a(atoms::internal()),
                 };
-                make_tuple(
+                crate::out::event_work(
                     env,
-                    &[
-                        a(atoms::event()),
-                        module.encode(env),
-                        crate::out::mode_term(env, *mode),
-                        ty,
-                        decode_bytes(env, content),
-                        decode_bytes(env, state),
-                        decode_bytes(env, data),
-                    ],
+                    *module,
+                    *mode,
+                    ty,
+                    [decode_bytes(env, content), decode_bytes(env, state), decode_bytes(env, data)],
                 )
             }
             What::Enter { module, mode, lens, bytes } => {
                 let [old, state, data] = spans(lens, bytes);
-                make_tuple(
+                crate::out::enter_work(
                     env,
-                    &[
-                        a(atoms::enter()),
-                        module.encode(env),
-                        crate::out::mode_term(env, *mode),
-                        decode_bytes(env, old),
-                        decode_bytes(env, state),
-                        decode_bytes(env, data),
-                    ],
+                    *module,
+                    *mode,
+                    [decode_bytes(env, old), decode_bytes(env, state), decode_bytes(env, data)],
                 )
             }
             What::Work(w) => {
