@@ -86,7 +86,8 @@
                   max_sessions => pos_integer(), max_queue_len => pos_integer(),
                   shards => 1..4096, max_in_flight => pos_integer(),
                   max_frame_bytes => pos_integer(), request_timeout => timeout(),
-                  handshake_timeout => pos_integer(), program => file:filename_all()}.
+                  handshake_timeout => pos_integer(), program => file:filename_all(),
+                  executors => pos_integer()}.
 -type result() :: term().
 
 -export_type([handle/0, opts/0]).
@@ -95,7 +96,8 @@
 %% the session watch it opens once accepted.
 -record(caller, {to :: reference() | internal,
                  timer :: reference() | undefined,
-                 watch = none :: none | {start, pid(), term()} | {monitor, pid(), term(), non_neg_integer()}}).
+                 watch = none :: none | {start, pid(), term()} | {monitor, pid(), term(), non_neg_integer()}
+                               | {init_done, non_neg_integer()}}).
 
 -record(st, {handle :: handle(),
              opts :: opts(),
@@ -114,12 +116,15 @@
              n_inflight = 0 :: non_neg_integer(),
              %% Requests not written yet: {Id, Frame}.
              waiting = queue:new() :: queue:queue({non_neg_integer(), binary()}),
-             %% Destinations: pid <-> integer, monitored.
-             dests = #{} :: #{pid() => {non_neg_integer(), reference()}},
-             pids = #{} :: #{non_neg_integer() => pid()},
-             next_dest = 0 :: non_neg_integer(),
+             %% The pids the program holds (destinations), monitored: the
+             %% program hears `{dest_down, Pid}' when one dies.
+             dests = #{} :: #{pid() => reference()},
              %% Who waits on a session of this engine: {Pid, Tag} => {Kind, Sid}.
              watches = #{} :: #{{pid(), term()} => {start | monitor, non_neg_integer()}},
+             %% Starts whose init/1 has not been handed in: Sid => {Pid, Tag}.
+             starts = #{} :: #{non_neg_integer() => {pid(), term()}},
+             %% The executors, one per work queue of the program.
+             executors = {} :: tuple(),
              %% Sessions' process monitors (throng:monitor_process/1).
              monitors = #{} :: #{reference() => throng:session()},
              restarts = [] :: [integer()],
@@ -138,6 +143,9 @@
 %% <li>`request_timeout' (5000 ms): longest wait for an answer.</li>
 %% <li>`handshake_timeout' (5000 ms): longest wait for the program's hello.</li>
 %% <li>`program': the `throng_port' executable to run.</li>
+%% <li>`executors' (2 per scheduler, as for NIF engines): processes that
+%%     run callback-module callbacks; the program keeps one work queue per
+%%     executor and rings it with `{ring, Ix}' when work arrives.</li>
 %% <li>`name', `default', `backend' (`port'): as for NIF engines.</li>
 %% </ul>
 %%
@@ -175,7 +183,7 @@ check_opts([{K, V} | T]) ->
 check_opt(backend, port) -> ok;
 check_opt(name, V) when is_atom(V) -> ok;
 check_opt(default, V) when is_boolean(V) -> ok;
-check_opt(K, V) when K =:= max_sessions; K =:= max_queue_len; K =:= max_in_flight ->
+check_opt(K, V) when K =:= max_sessions; K =:= max_queue_len; K =:= max_in_flight; K =:= executors ->
     pos_int(V);
 check_opt(max_frame_bytes, V) when is_integer(V), V > 0, V < 1 bsl 32 -> ok;
 check_opt(shards, V) when is_integer(V), V >= 1, V =< 4096 -> ok;
@@ -349,8 +357,10 @@ init({Opts, Program}) ->
     process_flag(trap_exit, true),
     _ = known_atoms(),
     Handle = {throng_port, self()},
-    St0 = #st{handle = Handle, opts = Opts, program = Program,
-              max_in_flight = 1, max_frame_bytes = 1,
+    N = maps:get(executors, Opts, 2 * erlang:system_info(schedulers_online)),
+    Execs = list_to_tuple([spawn_executor(Handle, Ix) || Ix <- lists:seq(0, N - 1)]),
+    St0 = #st{handle = Handle, opts = Opts#{executors => N}, program = Program,
+              max_in_flight = 1, max_frame_bytes = 1, executors = Execs,
               request_timeout = maps:get(request_timeout, Opts, 5000)},
     case open(St0) of
         {ok, St} ->
@@ -360,6 +370,11 @@ init({Opts, Program}) ->
             {stop, Reason}
     end.
 
+%% The executor of the program's work queue `Ix' (0-based).
+spawn_executor(Handle, Ix) ->
+    {ok, Pid} = throng_executor:start_link(Handle, Ix),
+    Pid.
+
 %% @private
 -spec handle_call(term(), gen_server:from(), #st{}) -> {reply, term(), #st{}}.
 handle_call(engine, _From, #st{handle = H} = St) ->
@@ -368,7 +383,8 @@ handle_call(info, _From, St) ->
     {reply, #{os_pid => St#st.os_pid, port => St#st.port, hello => St#st.hello,
               restarts => length(St#st.restarts), in_flight => St#st.n_inflight,
               waiting => queue:len(St#st.waiting), max_in_flight => St#st.max_in_flight,
-              destinations => map_size(St#st.pids), watches => map_size(St#st.watches)}, St};
+              destinations => map_size(St#st.dests), watches => map_size(St#st.watches),
+              executors => tuple_to_list(St#st.executors)}, St};
 handle_call({monitor_process, S, Pid}, _From, #st{monitors = Mons} = St) ->
     MRef = erlang:monitor(process, Pid),
     {reply, MRef, St#st{monitors = Mons#{MRef => S}}};
@@ -396,6 +412,18 @@ handle_info({Port, {exit_status, Status}}, #st{port = Port} = St) ->
     program_down({exit_status, Status}, St);
 handle_info({'EXIT', Port, Reason}, #st{port = Port} = St) ->
     program_down(Reason, St);
+handle_info({'EXIT', Pid, Reason}, #st{executors = Execs, handle = H} = St) when is_pid(Pid) ->
+    %% An executor died (killed: callbacks run inside try): a new one
+    %% serves its queue, and the sessions whose callbacks it held end with
+    %% its exit reason (as throng_engine does for NIF engines).
+    case index_of(Pid, tuple_to_list(Execs), 0) of
+        none ->
+            {noreply, St};
+        Ix ->
+            New = spawn_executor(H, Ix),
+            St1 = St#st{executors = setelement(Ix + 1, Execs, New)},
+            {noreply, internal({executor_replaced, Ix, Reason}, St1)}
+    end;
 handle_info({timeout, TRef, {'$throng_req_timeout', Id}}, #st{callers = Callers} = St) ->
     case Callers of
         #{Id := #caller{timer = TRef} = C} ->
@@ -406,8 +434,8 @@ handle_info({timeout, TRef, {'$throng_req_timeout', Id}}, #st{callers = Callers}
     end;
 handle_info({'DOWN', MRef, process, Pid, Reason}, St) ->
     case St#st.dests of
-        #{Pid := {Dest, MRef}} ->
-            {noreply, dest_down(Pid, Dest, St)};
+        #{Pid := MRef} ->
+            {noreply, dest_down(Pid, St)};
         #{} ->
             case maps:take(MRef, St#st.monitors) of
                 {S, Mons} ->
@@ -436,11 +464,17 @@ terminate(Reason, #st{handle = H} = St) ->
                   St#st{port = undefined}
           end,
     _ = fail_all({engine_down, stopped(Reason)}, St1),
+    %% Linked, but a normal stop does not take them down.
+    _ = [exit(P, shutdown) || P <- tuple_to_list(St#st.executors)],
     ok.
 
 stopped(normal) -> stopped;
 stopped(shutdown) -> stopped;
 stopped(Reason) -> Reason.
+
+index_of(_, [], _) -> none;
+index_of(X, [X | _], I) -> I;
+index_of(X, [_ | T], I) -> index_of(X, T, I + 1).
 
 %%% ------------------------------------------------------------ the program
 
@@ -448,7 +482,9 @@ stopped(Reason) -> Reason.
 open(#st{program = Program, opts = Opts} = St) ->
     Args = lists:append([["--max-frame-bytes", integer_to_list(N)] || #{max_frame_bytes := N} <- [Opts]]
                         ++ [["--max-in-flight", integer_to_list(N)] || #{max_in_flight := N} <- [Opts]]),
-    Hello = maps:with([max_sessions, max_queue_len, shards], Opts),
+    %% The program's clock reads erlang:monotonic_time/0 (absolute time-outs).
+    Hello = (maps:with([max_sessions, max_queue_len, shards, executors], Opts))#{
+              now_ns => erlang:monotonic_time(nanosecond)},
     Timeout = maps:get(handshake_timeout, Opts, 5000),
     try open_port({spawn_executable, Program},
                   [{packet, 4}, binary, exit_status, use_stdio, {args, Args}]) of
@@ -533,9 +569,9 @@ fail_all(Error, #st{callers = Callers, watches = Watches, dests = Dests, handle 
                           Pid ! {'DOWN', Tag, throng, {throng, H, Sid}, Error},
                           ok
                   end, ok, Watches),
-    _ = maps:fold(fun(_Pid, {_, MRef}, ok) -> erlang:demonitor(MRef, [flush]), ok end, ok, Dests),
+    _ = maps:fold(fun(_Pid, MRef, ok) -> erlang:demonitor(MRef, [flush]), ok end, ok, Dests),
     St#st{callers = #{}, inflight = queue:new(), n_inflight = 0, waiting = queue:new(), watches = #{},
-          dests = #{}, pids = #{}}.
+          dests = #{}, starts = #{}}.
 
 %%% ------------------------------------------------------------ requests
 
@@ -583,8 +619,9 @@ pump(#st{waiting = W, inflight = In, n_inflight = N, max_in_flight = Max, port =
 internal(Op, St) ->
     take(internal, Op, St).
 
-%% A request's wire form: pids become destinations; the watch it opens
-%% (a From the engine will answer or send DOWN to).
+%% A request's wire form (the pids in it become destinations: monitored,
+%% so the program hears when they die) and the watch it opens (a From the
+%% engine will answer or send DOWN to).
 wire({session_start, Module, Args, Pid, Tag, Owner}, St0) ->
     {D, St1} = dest(Pid, St0),
     {O, St} = case Owner of
@@ -604,26 +641,27 @@ wire({session_monitor, Sid, Pid, Tag}, St0) ->
 wire({Unwatch, Sid, Pid, Tag}, St0) when Unwatch =:= session_demonitor; Unwatch =:= session_abandon ->
     {D, St} = dest(Pid, St0),
     {{Unwatch, Sid, {D, Tag}}, none, St#st{watches = maps:remove({Pid, Tag}, St#st.watches)}};
+wire({session_init_result, Sid, _, _} = Op, St) ->
+    {Op, {init_done, Sid}, St};
+wire({session_raise, Sid, init, _} = Op, St) ->
+    {Op, {init_done, Sid}, St};
 wire(Op, St) ->
     {Op, none, St}.
 
 dest(Pid, #st{dests = Dests} = St) when is_pid(Pid) ->
     case Dests of
-        #{Pid := {D, _}} ->
-            {D, St};
-        #{} ->
-            D = St#st.next_dest,
-            MRef = erlang:monitor(process, Pid),
-            {D, St#st{dests = Dests#{Pid => {D, MRef}}, pids = (St#st.pids)#{D => Pid}, next_dest = D + 1}}
+        #{Pid := _} -> {Pid, St};
+        #{} -> {Pid, St#st{dests = Dests#{Pid => erlang:monitor(process, Pid)}}}
     end;
 dest(Other, St) ->
     %% Not a pid: the program answers {badarg, Op}.
     {Other, St}.
 
-dest_down(Pid, Dest, St) ->
+dest_down(Pid, St) ->
     Watches = maps:filter(fun({P, _}, _) -> P =/= Pid end, St#st.watches),
-    internal({dest_down, Dest}, St#st{dests = maps:remove(Pid, St#st.dests),
-                                      pids = maps:remove(Dest, St#st.pids), watches = Watches}).
+    Starts = maps:filter(fun(_, {P, _}) -> P =/= Pid end, St#st.starts),
+    internal({dest_down, Pid}, St#st{dests = maps:remove(Pid, St#st.dests), watches = Watches,
+                                     starts = Starts}).
 
 %% What would reach a gen_statem's mailbox goes to the session as info
 %% (without waiting for the answer: the owner must not call itself).
@@ -643,34 +681,17 @@ frame({error, undefined, Reason}, #st{inflight = In} = St) ->
         {value, Id} -> answered(Id, {error, {protocol, Reason}}, St);
         empty -> ?LOG_WARNING(#{what => throng_port_error_frame, reason => Reason}), {noreply, St}
     end;
-frame({reply, Dest, Tag, Reply}, St) ->
-    case St#st.pids of
-        #{Dest := Pid} ->
-            Pid ! {Tag, Reply},
-            Watches = case St#st.watches of
-                          #{{Pid, Tag} := {start, Sid}} = W -> W#{{Pid, Tag} := {monitor, Sid}};
-                          W -> W
-                      end,
-            {noreply, St#st{watches = Watches}};
-        #{} ->
-            {noreply, St}
-    end;
-frame({down, Dest, Tag, Sid, Reason}, #st{handle = H} = St) ->
-    case St#st.pids of
-        #{Dest := Pid} ->
-            Pid ! {'DOWN', Tag, throng, {throng, H, Sid}, Reason},
-            {noreply, St#st{watches = maps:remove({Pid, Tag}, St#st.watches)}};
-        #{} ->
-            {noreply, St}
-    end;
-frame({send, Dest, Msg}, St) ->
-    _ = case St#st.pids of
-            #{Dest := Pid} -> Pid ! Msg;
-            #{} -> ok
-        end,
+frame({reply, Pid, Tag, Reply}, St) when is_pid(Pid) ->
+    Pid ! {Tag, Reply},
     {noreply, St};
-frame({ring, _Ix}, St) ->
-    %% Executors of port engines come with the callback-module machine.
+frame({down, Pid, Tag, Sid, Reason}, #st{handle = H} = St) when is_pid(Pid) ->
+    Pid ! {'DOWN', Tag, throng, {throng, H, Sid}, Reason},
+    {noreply, St#st{watches = maps:remove({Pid, Tag}, St#st.watches)}};
+frame({send, Pid, Msg}, St) when is_pid(Pid) ->
+    Pid ! Msg,
+    {noreply, St};
+frame({ring, Ix}, #st{executors = Execs} = St) when is_integer(Ix), Ix >= 0, Ix < tuple_size(Execs) ->
+    element(Ix + 1, Execs) ! '$throng_ring',
     {noreply, St};
 frame(Other, St) ->
     ?LOG_WARNING(#{what => throng_port_unknown_frame, frame => Other}),
@@ -683,7 +704,7 @@ answered(Id, Result, #st{inflight = In, callers = Callers} = St) ->
             St1 = case maps:take(Id, Callers) of
                       {C, Callers1} ->
                           cancel(C),
-                          reply(C, Result),
+                          reply(C, session_outcome(C, Result, St)),
                           watch(C, Result, St#st{callers = Callers1});
                       error ->
                           St
@@ -698,12 +719,31 @@ answered(Id, Result, #st{inflight = In, callers = Callers} = St) ->
     end.
 
 %% An accepted request with a From: the caller now waits on the session.
+%% A starter waits for its init/1 outcome (which its executor sends it)
+%% until the outcome is handed in; then it only monitors the session.
 watch(#caller{watch = {start, Pid, Tag}}, {ok, Sid}, St) ->
-    St#st{watches = (St#st.watches)#{{Pid, Tag} => {start, Sid}}};
+    St#st{watches = (St#st.watches)#{{Pid, Tag} => {start, Sid}},
+          starts = (St#st.starts)#{Sid => {Pid, Tag}}};
+watch(#caller{watch = {init_done, Sid}}, Result, #st{starts = Starts, watches = W} = St) when Result =/= gone ->
+    case maps:take(Sid, Starts) of
+        {Key, Starts1} when is_map_key(Key, W) ->
+            St#st{starts = Starts1, watches = W#{Key := {monitor, Sid}}};
+        {_, Starts1} ->
+            St#st{starts = Starts1};
+        error ->
+            St
+    end;
 watch(#caller{watch = {monitor, Pid, Tag, Sid}}, Result, St) when Result =:= ok; element(1, Result) =:= run ->
     St#st{watches = (St#st.watches)#{{Pid, Tag} => {monitor, Sid}}};
 watch(_, _, St) ->
     St.
+
+%% init/1's outcome names the session `{ok, Sid}' in the protocol; the
+%% NIF's (and gen_statem's) shape is `{ok, Session}'.
+session_outcome(#caller{watch = {init_done, _}}, {ok, Sid}, #st{handle = H}) when is_integer(Sid) ->
+    {ok, {throng, H, Sid}};
+session_outcome(_, Result, _) ->
+    Result.
 
 reply(#caller{to = internal}, _) -> ok;
 reply(#caller{to = Alias}, Result) -> Alias ! {Alias, Result}, ok.

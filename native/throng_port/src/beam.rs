@@ -149,8 +149,8 @@ impl<'a> TermView for View<'a> {
 
     fn pid(self) -> Option<Dest> {
         match self {
-            View::Term(t) => proto::uint(t),
-            View::Byte(b) => Some(u64::from(b)),
+            View::Term(t) => proto::dest(t),
+            View::Byte(b) => proto::dest(&proto::int(u64::from(b))),
             _ => None,
         }
     }

@@ -16,31 +16,38 @@
 //! tags, a map's keys in any order from another ETF speaker); re-encoding
 //! makes their bytes equal.
 
-use eetf::Term;
+//!
+//! *Why containers are written here at all.* eetf 0.11 writes a list whose
+//! elements are all integers below 256 as a string (`STRING_EXT`), negative
+//! ones included: `[-5]` would come back as `[251]`. Tuples, lists and maps
+//! are written here, a list as a string only when every element is in
+//! 0..=255 (as `term_to_binary` does); eetf writes the leaves.
+
+use eetf::{FixInteger, Term};
 
 /// `term_to_binary` of `t`, with map keys in a fixed order.
 pub fn encode(t: &Term) -> Vec<u8> {
     let mut buf = Vec::with_capacity(64);
-    if has_map(t) {
-        buf.push(131);
-        write(t, &mut buf);
-    } else {
-        // Writing to a Vec fails only on atoms over 65535 bytes, which the
-        // frame check lets none in (at most 255 characters).
-        t.encode(&mut buf).expect("encodable term");
-    }
+    buf.push(131);
+    write(t, &mut buf);
     buf
 }
 
-fn has_map(t: &Term) -> bool {
+/// Tag and arity of a tuple.
+fn tuple_head(n: usize, buf: &mut Vec<u8>) {
+    if n < 0x100 {
+        buf.extend_from_slice(&[104, n as u8]);
+    } else {
+        buf.push(105);
+        buf.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+/// The byte an element of a string stands for.
+fn byte(t: &Term) -> Option<u8> {
     match t {
-        Term::Map(_) => true,
-        Term::Tuple(x) => x.elements.iter().any(has_map),
-        Term::List(x) => x.elements.iter().any(has_map),
-        Term::ImproperList(x) => x.elements.iter().any(has_map) || has_map(&x.last),
-        // Funs' free variables are left as eetf writes them (funs do not
-        // cross the port in practice).
-        _ => false,
+        Term::FixInteger(FixInteger { value }) => u8::try_from(*value).ok(),
+        _ => None,
     }
 }
 
@@ -65,23 +72,23 @@ fn write(t: &Term, buf: &mut Vec<u8>) {
                 write(v, buf);
             }
         }
-        Term::Tuple(x) if has_map(t) => {
-            if x.elements.len() < 0x100 {
-                buf.extend_from_slice(&[104, x.elements.len() as u8]);
-            } else {
-                buf.push(105);
-                buf.extend_from_slice(&(x.elements.len() as u32).to_be_bytes());
-            }
+        Term::Tuple(x) => {
+            tuple_head(x.elements.len(), buf);
             x.elements.iter().for_each(|e| write(e, buf));
         }
-        // Holding a map, the list is not a string: LIST_EXT as eetf writes it.
-        Term::List(x) if has_map(t) => {
+        Term::List(x) if x.elements.is_empty() => buf.push(106),
+        Term::List(x) if x.elements.len() <= usize::from(u16::MAX) && x.elements.iter().all(|e| byte(e).is_some()) => {
+            buf.push(107);
+            buf.extend_from_slice(&(x.elements.len() as u16).to_be_bytes());
+            buf.extend(x.elements.iter().filter_map(byte));
+        }
+        Term::List(x) => {
             buf.push(108);
             buf.extend_from_slice(&(x.elements.len() as u32).to_be_bytes());
             x.elements.iter().for_each(|e| write(e, buf));
             buf.push(106);
         }
-        Term::ImproperList(x) if has_map(t) => {
+        Term::ImproperList(x) => {
             buf.push(108);
             buf.extend_from_slice(&(x.elements.len() as u32).to_be_bytes());
             x.elements.iter().for_each(|e| write(e, buf));
@@ -89,6 +96,8 @@ fn write(t: &Term, buf: &mut Vec<u8>) {
         }
         leaf => {
             let start = buf.len();
+            // Writing to a Vec fails only on atoms over 65535 bytes, which
+            // the frame check lets none in (at most 255 characters).
             leaf.encode(&mut *buf).expect("encodable term");
             // Drop the version byte eetf wrote.
             buf.remove(start);

@@ -57,7 +57,7 @@ fn store(t: &Term) -> Etf {
 }
 
 fn beam_from(f: &From) -> BeamFrom {
-    BeamFrom { pid: f.dest, tag: store(&f.tag) }
+    BeamFrom { pid: f.dest.clone(), tag: store(&f.tag) }
 }
 
 fn sid(raw: Sid) -> SessionId {
@@ -80,9 +80,11 @@ fn remember(engine: &Engine<Beam>, map: &mut HashMap<Dest, Vec<SessionId>>, dest
 }
 
 impl Hosted {
-    /// A new engine with `executors` executor queues.
-    pub fn new(config: Config, executors: usize) -> Result<Hosted, Error> {
-        let engine = Engine::new(Beam::default(), config, SystemClock::new(0))?;
+    /// A new engine with `executors` executor queues, whose clock reads
+    /// `now_ns` nanoseconds now (the BEAM's `erlang:monotonic_time/0`, so
+    /// absolute time-outs mean the same on both sides).
+    pub fn new(config: Config, executors: usize, now_ns: i128) -> Result<Hosted, Error> {
+        let engine = Engine::new(Beam::default(), config, SystemClock::from_nanos(now_ns))?;
         Ok(Hosted { engine, side: Side::new(executors), owners: HashMap::new(), watching: HashMap::new() })
     }
 
@@ -101,7 +103,7 @@ impl Hosted {
 
     fn watch(&mut self, from: &BeamFrom, id: SessionId) -> Result<(), Error> {
         self.engine.monitor(id, from.clone())?;
-        remember(&self.engine, &mut self.watching, from.pid, id);
+        remember(&self.engine, &mut self.watching, from.pid.clone(), id);
         Ok(())
     }
 
@@ -133,6 +135,7 @@ impl Hosted {
     }
 
     fn init_done(&mut self, id: Sid, result: InitResult<Beam>) -> Term {
+        self.side.handed_in(id);
         let mut out = Out::new(&mut self.side);
         match self.engine.resume_init(sid(id), result, &mut out) {
             Ok(s) => Self::outcome(s),
@@ -161,6 +164,7 @@ impl Hosted {
             RaiseKind::Init => self.init_done(id, InitResult::Exception(reason)),
             RaiseKind::Terminate => self.terminated(id, TerminateResult::Exception(reason)),
             RaiseKind::Callback => {
+                self.side.handed_in(id);
                 let mut out = Out::new(&mut self.side);
                 let r = self.engine.resume(sid(id), throng_core::CallbackResult::Exception(reason), &mut out);
                 ok_or_error(r)
@@ -170,6 +174,7 @@ impl Hosted {
 
     /// `session_terminated`, and `terminate/3` raising: the report.
     pub fn terminated(&mut self, id: Sid, result: TerminateResult<Beam>) -> Term {
+        self.side.handed_in(id);
         let raw = self.side.raw_results.get(&id).map(crate::out::dec);
         let mut out = Out::new(&mut self.side);
         out.raw_result = raw;
@@ -214,9 +219,25 @@ impl Hosted {
         if self.record_modes(modes).is_err() {
             return badarg();
         }
+        self.side.handed_in(id);
         let mut out = Out::new(&mut self.side);
         out.raw_result = Some(result.clone());
         ok_or_error(self.engine.resume(sid(id), crate::beam::callback_result(result), &mut out))
+    }
+
+    /// `executor_replaced`: executor `Ix` died with `Reason` and a new one
+    /// serves its queue; the sessions whose callbacks the dead one held end
+    /// with `Reason` (as a gen_statem dies with its process).
+    pub fn executor_replaced(&mut self, ix: u64, reason: &Term) -> Term {
+        let Some(lost) = usize::try_from(ix).ok().and_then(|ix| self.side.replace_executor(ix)) else {
+            return badarg();
+        };
+        let reason = store(reason);
+        for id in lost {
+            let mut out = Out::new(&mut self.side);
+            let _ = self.engine.kill(sid(id), reason.clone(), &mut out);
+        }
+        atom("ok")
     }
 
     /// `executor_take`.
@@ -320,7 +341,7 @@ impl Hosted {
     pub fn abandon(&mut self, id: Sid, from: &From) -> Term {
         let from = beam_from(from);
         if self.side.abandoned.len() < MAX_ABANDONED {
-            self.side.abandoned.insert((from.pid, from.tag.clone()));
+            self.side.abandoned.insert((from.pid.clone(), from.tag.clone()));
         }
         self.engine.demonitor_matching(sid(id), |w| *w == from);
         atom("ok")

@@ -32,6 +32,9 @@ pub struct Side {
     pub queues: Vec<VecDeque<Term>>,
     /// Whether executor `Ix` was rung and has not yet seen an empty take.
     pub ringing: Vec<bool>,
+    /// Per executor: the sessions of its last take whose callbacks have
+    /// not been handed in (lost if the executor dies).
+    pub in_flight: Vec<Vec<u64>>,
     /// Calls whose caller gave up: their replies are dropped.
     pub abandoned: HashSet<(Dest, Etf)>,
     /// The raw results quoted by `bad_state_enter_return_from_state_function`
@@ -46,7 +49,12 @@ pub struct Side {
 impl Side {
     /// Queues and rings for `n` executors.
     pub fn new(executors: usize) -> Side {
-        Side { queues: vec![VecDeque::new(); executors], ringing: vec![false; executors], ..Side::default() }
+        Side {
+            queues: vec![VecDeque::new(); executors],
+            ringing: vec![false; executors],
+            in_flight: vec![Vec::new(); executors],
+            ..Side::default()
+        }
     }
 
     fn push_work(&mut self, session: SessionId, work: Term) {
@@ -66,15 +74,47 @@ impl Side {
     pub fn take(&mut self, ix: usize, max: usize) -> Option<Vec<Term>> {
         let q = self.queues.get_mut(ix)?;
         let items: Vec<Term> = q.drain(..max.min(q.len())).collect();
+        // The executor takes a batch only once it has handed in the last.
+        self.in_flight[ix] = items.iter().filter_map(item_session).collect();
         if items.is_empty() {
             self.ringing[ix] = false;
         }
         Some(items)
     }
 
+    /// Session `id`'s callback was handed in (or it no longer waits for
+    /// one): its executor no longer holds it.
+    pub fn handed_in(&mut self, id: u64) {
+        if self.queues.is_empty() {
+            return;
+        }
+        let ix = SessionId::from_u64(id).slot() as usize % self.queues.len();
+        self.in_flight[ix].retain(|s| *s != id);
+    }
+
+    /// Executor `ix` died and its successor takes over its queue: the
+    /// sessions whose callbacks the dead one held, and it is rung again if
+    /// work waits. `None`: no such executor.
+    pub fn replace_executor(&mut self, ix: usize) -> Option<Vec<u64>> {
+        let lost = std::mem::take(self.in_flight.get_mut(ix)?);
+        self.ringing[ix] = !self.queues[ix].is_empty();
+        if self.ringing[ix] {
+            self.pushed.push(tuple([atom("ring"), int(ix as u64)]));
+        }
+        Some(lost)
+    }
+
     /// Items waiting in all queues.
     pub fn queued(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum()
+    }
+}
+
+/// The session of a queued `{Sid, Work}` item.
+fn item_session(item: &Term) -> Option<u64> {
+    match item {
+        Term::Tuple(t) => t.elements.first().and_then(crate::proto::uint),
+        _ => None,
     }
 }
 
@@ -107,7 +147,7 @@ pub fn atom_of(name: &str) -> Term {
 }
 
 fn from_term(f: &BeamFrom) -> Term {
-    tuple([int(f.pid), dec(&f.tag)])
+    tuple([dec(&f.pid), dec(&f.tag)])
 }
 
 /// Which form of an exit reason.
@@ -337,10 +377,10 @@ pub fn work_term(w: &Work, raw: Option<&Term>) -> Term {
 
 impl Output<Beam> for Out<'_> {
     fn reply(&mut self, from: BeamFrom, reply: Etf) {
-        if !self.side.abandoned.is_empty() && self.side.abandoned.remove(&(from.pid, from.tag.clone())) {
+        if !self.side.abandoned.is_empty() && self.side.abandoned.remove(&(from.pid.clone(), from.tag.clone())) {
             return;
         }
-        self.side.pushed.push(tuple([atom("reply"), int(from.pid), dec(&from.tag), dec(&reply)]));
+        self.side.pushed.push(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), dec(&reply)]));
     }
 
     fn call_failed(&mut self, _session: SessionId, _from: BeamFrom, _reason: &ExitReason<Beam>) {
@@ -352,7 +392,7 @@ impl Output<Beam> for Out<'_> {
         let reason = reason_term(reason, self.raw_result.as_ref(), Form::Exit);
         self.side.pushed.push(tuple([
             atom("down"),
-            int(watcher.pid),
+            dec(&watcher.pid),
             dec(&watcher.tag),
             int(session.to_u64()),
             reason,
@@ -366,7 +406,7 @@ impl Output<Beam> for Out<'_> {
             SystemReply::Status(st) => status_term(st),
             SystemReply::Stopped(r) => tuple([atom("stopped"), reason_term(r, self.raw_result.as_ref(), Form::Exit)]),
         };
-        self.side.pushed.push(tuple([atom("reply"), int(from.pid), dec(&from.tag), body]));
+        self.side.pushed.push(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), body]));
     }
 
     fn terminated(&mut self, report: &TerminateReport<'_, Beam>) {

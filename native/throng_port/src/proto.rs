@@ -18,8 +18,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub type ReqId = u64;
 /// A session id: the integer `throng_nif` calls `sid()`.
 pub type Sid = u64;
-/// A destination: an integer the BEAM side maps to a pid.
-pub type Dest = u64;
+/// A destination: who a reply, a DOWN notice or a message goes to. Any
+/// pid, or a non-negative integer (for a driver that is not a BEAM),
+/// kept as its canonical encoding (compared by bytes) and written back as
+/// it came.
+pub type Dest = throng_beam::Etf;
 
 /// `From` of `gen_statem` across the port: `{Dest, Tag}`; the reply goes
 /// to `Dest` as `{Tag, Reply}`.
@@ -208,6 +211,15 @@ pub enum Op {
         /// Session.
         sid: Sid,
     },
+    /// `{executor_replaced, Ix, Reason}`: executor `Ix` died with `Reason`
+    /// (the NIF's `executor_replaced/4`, without a pid: the BEAM side rings
+    /// executors).
+    ExecutorReplaced {
+        /// The executor's index.
+        ix: u64,
+        /// The dead executor's exit reason.
+        reason: Term,
+    },
     /// `{dest_down, Dest}`: the process behind `Dest` died (the NIF learns
     /// this from `enif_monitor_process`).
     DestDown {
@@ -240,6 +252,7 @@ pub const OPS: &[(&str, usize, &str)] = &[
     ("session_kill", 3, "session_kill/3"),
     ("session_alive", 2, "session_alive/2"),
     ("dest_down", 2, "-"),
+    ("executor_replaced", 3, "executor_replaced/4"),
 ];
 
 impl Op {
@@ -267,6 +280,7 @@ impl Op {
             Op::SessionKill { .. } => "session_kill",
             Op::SessionAlive { .. } => "session_alive",
             Op::DestDown { .. } => "dest_down",
+            Op::ExecutorReplaced { .. } => "executor_replaced",
         }
     }
 }
@@ -373,7 +387,7 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
             let from = from(next())?;
             let owner = match next() {
                 t if atom_name(&t) == Some("undefined") => None,
-                t => Some(uint(&t).ok_or(bad)?),
+                t => Some(dest(&t).ok_or(bad)?),
             };
             Op::SessionStart { module, args, from, owner }
         }
@@ -408,7 +422,8 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
         "session_abandon" => Op::SessionAbandon { sid: sid(next())?, from: from(next())? },
         "session_kill" => Op::SessionKill { sid: sid(next())?, reason: next() },
         "session_alive" => Op::SessionAlive { sid: sid(next())? },
-        "dest_down" => Op::DestDown { dest: sid(next())? },
+        "executor_replaced" => Op::ExecutorReplaced { ix: sid(next())?, reason: next() },
+        "dest_down" => Op::DestDown { dest: dest(&next()).ok_or(bad)? },
         _ => return Err(ProtoError::UnknownOp(name)),
     })
 }
@@ -416,7 +431,15 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
 fn decode_from(t: Term) -> Option<From> {
     let Term::Tuple(Tuple { elements }) = t else { return None };
     let [dest, tag]: [Term; 2] = elements.try_into().ok()?;
-    Some(From { dest: uint(&dest)?, tag })
+    Some(From { dest: self::dest(&dest)?, tag })
+}
+
+/// A destination: a pid or a non-negative integer below 2^64.
+pub fn dest(t: &Term) -> Option<Dest> {
+    match t {
+        Term::Pid(_) => Some(throng_beam::Etf::from_bytes(crate::canon::encode(t))),
+        _ => uint(t).map(|n| throng_beam::Etf::from_bytes(crate::canon::encode(&int(n)))),
+    }
 }
 
 /// The name of an atom term.
@@ -431,6 +454,15 @@ fn boolean(t: &Term) -> Option<bool> {
     match atom_name(t)? {
         "true" => Some(true),
         "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// An integer that fits an `i64`, whichever way it was encoded.
+pub fn sint(t: &Term) -> Option<i64> {
+    match t {
+        Term::FixInteger(FixInteger { value }) => Some(i64::from(*value)),
+        Term::BigInteger(BigInteger { value }) => i64::try_from(value).ok(),
         _ => None,
     }
 }
@@ -523,11 +555,8 @@ fn etf_detail(e: &EtfError) -> Term {
     }
 }
 
-/// Encodes a term as a frame payload.
+/// Encodes a term as a frame payload (as [`crate::canon::encode`]: eetf's
+/// own encoder writes lists of negative integers wrongly).
 pub fn encode(t: &Term) -> Vec<u8> {
-    let mut buf = Vec::new();
-    // Writing to a Vec fails only on an atom over 65535 bytes: the port
-    // builds none, and `etf::check` lets none in (at most 1020 bytes).
-    t.encode(&mut buf).expect("encodable term");
-    buf
+    crate::canon::encode(t)
 }

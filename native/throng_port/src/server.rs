@@ -181,11 +181,11 @@ impl State {
         if proto::uint(&version) != Some(u64::from(PROTOCOL_VERSION)) {
             return (proto::error_frame(None, &ProtoError::VersionMismatch(version)), Some(Exit::VersionMismatch));
         }
-        let (config, executors) = match self.config_from(opts) {
+        let (config, executors, now_ns) = match self.config_from(opts) {
             Ok(c) => c,
             Err(what) => return (proto::error_frame(None, &ProtoError::BadHelloOpts(what)), None),
         };
-        match Hosted::new(config, executors) {
+        match Hosted::new(config, executors, now_ns) {
             Ok(e) => self.engine = Some(e),
             Err(_) => return (proto::error_frame(None, &ProtoError::BadHelloOpts(atom("shards"))), None),
         }
@@ -208,9 +208,11 @@ impl State {
     /// The engine's configuration from the flags and the hello options,
     /// which may lower the flags' limits but not raise them. `Err`: the
     /// offending key (or the options) for the error frame. Also the number
-    /// of executors (`executors`, default 1).
-    fn config_from(&mut self, opts: Term) -> Result<(Config, usize), Term> {
+    /// of executors (`executors`, default 1) and the clock's reading now
+    /// (`now_ns`, default 0).
+    fn config_from(&mut self, opts: Term) -> Result<(Config, usize, i128), Term> {
         let mut executors = 1;
+        let mut now_ns = 0;
         let mut c = Config {
             max_sessions: self.limits.max_sessions,
             max_queue_len: self.limits.max_queue_len,
@@ -218,6 +220,10 @@ impl State {
         };
         let Term::Map(map) = opts else { return Err(opts) };
         for (k, v) in map.map {
+            if proto::atom_name(&k) == Some("now_ns") {
+                now_ns = proto::sint(&v).ok_or(k)?;
+                continue;
+            }
             let n = proto::uint(&v).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
             match (proto::atom_name(&k), n) {
                 (Some("max_sessions"), Some(n)) => c.max_sessions = n.min(self.limits.max_sessions),
@@ -229,7 +235,7 @@ impl State {
         }
         self.limits.max_sessions = c.max_sessions;
         self.limits.max_queue_len = c.max_queue_len;
-        Ok((c, executors))
+        Ok((c, executors, i128::from(now_ns)))
     }
 
     fn run(&mut self, op: Op) -> Term {
@@ -266,6 +272,7 @@ impl State {
             Op::SessionKill { sid, reason } => h.kill(sid, &reason),
             Op::SessionAlive { sid } => h.alive(sid),
             Op::DestDown { dest } => h.dest_down(dest),
+            Op::ExecutorReplaced { ix, reason } => h.executor_replaced(ix, &reason),
             Op::Ping | Op::Echo(_) | Op::Stats | Op::Batch(_) => unreachable!("answered above"),
         }
     }

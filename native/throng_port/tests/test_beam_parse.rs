@@ -31,6 +31,21 @@ fn atom(name: &str) -> Vec<u8> {
     atom_as(100, name)
 }
 
+/// A protocol destination that is an integer.
+fn dest(n: u64) -> Etf {
+    throng_port::proto::dest(&throng_port::proto::int(n)).unwrap()
+}
+
+/// A pid as OTP 25 writes it (NEW_PID_EXT).
+fn pid(id: u32) -> Vec<u8> {
+    let mut b = vec![88];
+    b.extend(atom("nonode@nohost"));
+    b.extend_from_slice(&id.to_be_bytes());
+    b.extend_from_slice(&0u32.to_be_bytes());
+    b.extend_from_slice(&0u32.to_be_bytes());
+    b
+}
+
 fn small_int(v: u8) -> Vec<u8> {
     vec![97, v]
 }
@@ -161,7 +176,7 @@ fn test_next_state_with_actions() {
     assert!(matches!(actions[1], Action::Postpone));
     match &actions[2] {
         Action::Reply(from, reply) => {
-            assert_eq!(from.pid, 7);
+            assert!(from.pid == dest(7));
             assert!(same(&from.tag, reference()));
             assert!(same(reply, atom("ok")));
         }
@@ -215,7 +230,7 @@ fn test_stop_and_reply() {
     let CallbackResult::StopAndReply(Some(r), replies, Some(d)) = callback_result(&t) else { panic!() };
     assert!(same(&r, atom("normal")));
     assert!(same(&d, atom("d")));
-    assert!(matches!(&replies[0], ReplyAction::Reply(f, _) if f.pid == 1));
+    assert!(matches!(&replies[0], ReplyAction::Reply(f, _) if f.pid == dest(1)));
     assert!(matches!(&replies[1], ReplyAction::Invalid(t) if same(t, atom("bad"))));
     assert!(
         matches!(&replies[2], ReplyAction::Invalid(t) if same(t, tuple(&[atom("reply"), atom("notfrom"), atom("b")])))
@@ -340,7 +355,7 @@ fn test_other_actions() {
     assert!(
         matches!(&a[5], Action::NextEvent(e) if matches!(e.kind, EventType::Internal) && same(&e.content, atom("go")))
     );
-    assert!(matches!(&a[6], Action::NextEvent(e) if matches!(&e.kind, EventType::Call(f) if f.pid == 9)));
+    assert!(matches!(&a[6], Action::NextEvent(e) if matches!(&e.kind, EventType::Call(f) if f.pid == dest(9))));
     assert!(
         matches!(&a[7], Action::NextEvent(e) if matches!(&e.kind, EventType::GenericTimeout(n) if same(n, atom("n"))))
     );
@@ -401,7 +416,7 @@ fn stop_reason(result: Vec<u8>) -> Option<ExitReason<Beam>> {
     let module: Arc<str> = Arc::from("m");
     engine.machine().set_mode(module.clone(), callback_mode(&frame(atom("handle_event_function"))));
     let mut out = Collect::default();
-    let from = BeamFrom { pid: 1, tag: Etf::from_bytes(vec![131, 106]) };
+    let from = BeamFrom { pid: dest(1), tag: Etf::from_bytes(vec![131, 106]) };
     let args = InitArgs { args: Etf::from_bytes(vec![131, 106]), from };
     let Ok(Started::Pending(id)) = engine.start(module, args, &mut out) else { panic!("init runs elsewhere") };
     let init = init_result(&frame(tuple(&[atom("ok"), atom("s"), atom("d")])));
@@ -443,4 +458,18 @@ fn test_bad_results_and_actions_give_gen_statems_exit_reasons() {
     assert!(matches!(r, Some(ExitReason::Reason(ref t)) if same(t, tuple(&[atom("shutdown"), atom("bye")]))), "{r:?}");
 
     assert!(stop_reason(atom("keep_state_and_data")).is_none());
+}
+
+#[test]
+fn test_reply_to_a_pid() {
+    // {keep_state_and_data, [{reply, {Pid, Ref}, ok}]}: the pid is the
+    // destination, kept as its bytes and written back the same.
+    let t = frame(tuple(&[
+        atom("keep_state_and_data"),
+        list(&[tuple(&[atom("reply"), tuple(&[pid(77), reference()]), atom("ok")])]),
+    ]));
+    let CallbackResult::KeepStateAndData(actions) = callback_result(&t) else { panic!("not keep_state_and_data") };
+    let Action::Reply(from, _) = &actions[0] else { panic!("{:?}", actions[0]) };
+    assert_eq!(back(&from.pid), frame(pid(77)));
+    assert!(from.pid != dest(77));
 }
