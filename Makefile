@@ -82,6 +82,8 @@ elixir-test:
 	rm -rf priv
 	$(MIX) compile --warnings-as-errors
 	$(MIX) test
+	# The same tests with the default engine on the port backend.
+	THRONG_TEST_BACKEND=port $(MIX) test
 
 # Throng as a dependency, built from scratch in each consumer project.
 consumer-test: mix-consumer-test rebar-consumer-test

@@ -1,6 +1,7 @@
 %%% The `throng' client API as a gen_statem user sees it: every function
 %%% returns or exits with the exact values its gen_statem (or sys)
-%%% counterpart gives, on the default NIF engine.
+%%% counterpart gives, on the default engine of each backend (groups `nif'
+%%% and `port', test/throng_backends.erl).
 %%%
 %%% The callback modules are test/throng_t_*.erl: `throng_t_puppet' (a
 %%% scriptable handle_event_function module), `throng_t_sf' (state
@@ -21,7 +22,7 @@
 -include_lib("stdlib/include/assert.hrl").
 
 -export([all/0, groups/0, suite/0, init_per_suite/1, end_per_suite/1,
-         init_per_testcase/2, end_per_testcase/2]).
+         init_per_group/2, end_per_group/2, init_per_testcase/2, end_per_testcase/2]).
 -export([
     %% start
     start_returns_ok_session/1,
@@ -98,13 +99,14 @@
 suite() ->
     [{timetrap, {seconds, 60}}].
 
+%% Every group on both backends (throng_backends), but `inline': a port
+%% engine runs no callbacks in the caller.
 all() ->
-    [{group, start}, {group, call}, {group, cast}, {group, send_request},
-     {group, stop}, {group, sys}, {group, monitor}, {group, timeouts},
-     {group, modules}, {group, names_timers}, {group, crash}, {group, inline},
-     {group, scale}].
+    [{group, B} || B <- throng_backends:all()].
 
 groups() ->
+    throng_backends:groups([start, call, cast, send_request, stop, sys, monitor, timeouts, modules,
+                            names_timers, crash, {inline, [nif]}, scale]) ++
     [{start, [], [start_returns_ok_session, start_init_results,
                   start_init_exception_is_raw_reason,
                   start_monitor_down_has_real_exit_reason,
@@ -147,6 +149,17 @@ init_per_suite(Config) ->
 
 end_per_suite(Config) ->
     [application:stop(A) || A <- lists:reverse(?config(started, Config))],
+    ok.
+
+init_per_group(B, Config) when B =:= nif; B =:= port ->
+    ok = throng_backends:use(B),
+    [{backend, B} | Config];
+init_per_group(_, Config) ->
+    Config.
+
+end_per_group(port, _Config) ->
+    throng_backends:use(nif);
+end_per_group(_, _Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
@@ -1084,8 +1097,8 @@ receive_report(S) ->
 
 %%% ================================================================== scale
 
-many_sessions(_Config) ->
-    {ok, E} = throng:start_engine(#{}),
+many_sessions(Config) ->
+    {ok, E} = throng:start_engine(#{backend => ?config(backend, Config)}),
     try
         N = 10000,
         Opts = [{engine, E}],

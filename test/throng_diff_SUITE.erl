@@ -17,9 +17,8 @@
 %%%     `#{inline => all}' (callbacks of idle sessions run in the process
 %%%     that sends the event).</li>
 %%% <li>`throng_port': the same on a port engine
-%%%     (`throng:start_engine(#{backend => port})'). Off until the port
-%%%     backend exists: set `THRONG_DIFF_PORT=1' in the environment (or flip
-%%%     the default in `port_group_enabled/0').</li>
+%%%     (`throng:start_engine(#{backend => port})': the engine in the
+%%%     `throng_port' program, callbacks run by the owner's executors).</li>
 %%% </ul>
 %%%
 %%% Each case is named after what it checks and says where it comes from
@@ -204,18 +203,10 @@ init_per_group(throng_nif_inline, Config) ->
             [{backend, {throng, [{engine, Engine}]}}, {inline_engine, Engine} | Config]
     end;
 init_per_group(throng_port, Config) ->
-    case port_group_enabled() andalso throng_diff:throng_available() of
-        false ->
-            {skip, "throng_port group not enabled (THRONG_DIFF_PORT=1) or throng API not available"};
-        true ->
-            {ok, _} = application:ensure_all_started(throng),
-            case throng:start_engine(#{backend => port}) of
-                {ok, Engine} ->
-                    [{backend, {throng, [{engine, Engine}]}}, {port_engine, Engine} | Config];
-                Error ->
-                    {skip, lists:flatten(io_lib:format("no port engine: ~0p", [Error]))}
-            end
-    end.
+    %% A port engine that does not start fails the group (no skip).
+    {ok, _} = application:ensure_all_started(throng),
+    {ok, Engine} = throng:start_engine(#{backend => port}),
+    [{backend, {throng, [{engine, Engine}]}}, {port_engine, Engine} | Config].
 
 -spec end_per_group(atom(), list()) -> ok.
 end_per_group(throng_port, Config) ->
@@ -228,10 +219,6 @@ end_per_group(throng_nif_inline, Config) ->
     ok;
 end_per_group(_Group, _Config) ->
     ok.
-
-%% The switch for the port group.
-port_group_enabled() ->
-    os:getenv("THRONG_DIFF_PORT", "0") =/= "0".
 
 %%====================================================================
 %% Running a case

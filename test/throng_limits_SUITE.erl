@@ -9,7 +9,8 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--export([all/0, suite/0, init_per_suite/1, end_per_suite/1]).
+-export([all/0, groups/0, suite/0, init_per_suite/1, end_per_suite/1,
+         init_per_group/2, end_per_group/2]).
 -export([
     max_sessions/1,
     max_sessions_counts_sessions_in_init/1,
@@ -30,12 +31,18 @@
 suite() ->
     [{timetrap, {seconds, 60}}].
 
+%% The limits and bad input on both backends (test/throng_backends.erl);
+%% scheduler latency and the NIF's own argument checks on the NIF only.
 all() ->
-    [max_sessions, max_sessions_counts_sessions_in_init, start_engine_bad_options,
-     stop_engine, max_queue_len, max_queue_len_counts_postponed_events, badarg,
-     no_atoms_from_input, nif_latency_under_load, nif_latency_under_load_inline_all,
-     timeouts_armed_while_the_engine_thread_runs,
-     executor_replaced_takes_over_its_queue].
+    [{group, B} || B <- throng_backends:all()].
+
+groups() ->
+    Both = [max_sessions, max_sessions_counts_sessions_in_init, stop_engine, max_queue_len,
+            max_queue_len_counts_postponed_events, no_atoms_from_input,
+            timeouts_armed_while_the_engine_thread_runs, executor_replaced_takes_over_its_queue],
+    [{nif, [], Both ++ [start_engine_bad_options, badarg, nif_latency_under_load,
+                        nif_latency_under_load_inline_all]},
+     {port, [], Both}].
 
 init_per_suite(Config) ->
     {ok, Started} = application:ensure_all_started(throng),
@@ -45,10 +52,23 @@ end_per_suite(Config) ->
     [application:stop(A) || A <- lists:reverse(?config(started, Config))],
     ok.
 
+init_per_group(B, Config) ->
+    ok = throng_backends:use(B),
+    [{backend, B} | Config].
+
+end_per_group(port, _Config) ->
+    throng_backends:use(nif);
+end_per_group(_, _Config) ->
+    ok.
+
+%% An engine of the group's backend.
+start_engine(Config, Opts) ->
+    throng:start_engine(Opts#{backend => ?config(backend, Config)}).
+
 %%% ================================================================== sessions
 
-max_sessions(_Config) ->
-    {ok, E} = throng:start_engine(#{max_sessions => 10}),
+max_sessions(Config) ->
+    {ok, E} = start_engine(Config, #{max_sessions => 10}),
     Opts = [{engine, E}],
     Ss = [begin {ok, S} = throng:start(throng_t_puppet, #{}, Opts), S end || _ <- lists:seq(1, 10)],
     ?assertEqual({error, too_many_sessions}, throng:start(throng_t_puppet, #{}, Opts)),
@@ -72,8 +92,8 @@ max_sessions(_Config) ->
 
 %% A session whose init/1 has not returned holds its place; one whose
 %% init/1 failed gives it back.
-max_sessions_counts_sessions_in_init(_Config) ->
-    {ok, E} = throng:start_engine(#{max_sessions => 2}),
+max_sessions_counts_sessions_in_init(Config) ->
+    {ok, E} = start_engine(Config, #{max_sessions => 2}),
     Opts = [{engine, E}],
     Self = self(),
     _ = spawn(fun() -> Self ! {slow, throng:start(throng_t_puppet, #{init => {sleep, 200}}, Opts)} end),
@@ -107,8 +127,8 @@ start_engine_bad_options(_Config) ->
 %% supervisor's shutdown of gen_statem children stops them, so a caller
 %% must not wait for ever: the call fails (noproc or shutdown) rather than
 %% timing out, and a monitor gets a DOWN.
-stop_engine(_Config) ->
-    {ok, E} = throng:start_engine(#{}),
+stop_engine(Config) ->
+    {ok, E} = start_engine(Config, #{}),
     {ok, S} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
     M = throng:monitor(S),
     ?assertEqual(ok, throng:stop_engine(E)),
@@ -131,8 +151,8 @@ stop_engine(_Config) ->
 
 %%% ================================================================== queues
 
-max_queue_len(_Config) ->
-    {ok, E} = throng:start_engine(#{max_queue_len => 5}),
+max_queue_len(Config) ->
+    {ok, E} = start_engine(Config, #{max_queue_len => 5}),
     {ok, S} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
     ok = throng:suspend(S),
     [?assertEqual(ok, throng:cast(S, I)) || I <- lists:seq(1, 4)],
@@ -161,8 +181,8 @@ max_queue_len(_Config) ->
     ok = throng:stop_engine(E).
 
 %% Postponed events count against max_queue_len (docs/semantics.md).
-max_queue_len_counts_postponed_events(_Config) ->
-    {ok, E} = throng:start_engine(#{max_queue_len => 3}),
+max_queue_len_counts_postponed_events(Config) ->
+    {ok, E} = start_engine(Config, #{max_queue_len => 3}),
     {ok, S} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
     [ok = throng:cast(S, {postpone_in, a}) || _ <- lists:seq(1, 3)],
     ok = throng:sync(S),
@@ -475,9 +495,9 @@ mailbox() ->
 %% lock a shard while it holds the signal lock, or both wait for ever. Many
 %% processes arm 1 ms time-outs while the thread keeps waking to fire them;
 %% every time-out must fire.
-timeouts_armed_while_the_engine_thread_runs(_Config) ->
+timeouts_armed_while_the_engine_thread_runs(Config) ->
     persistent_term:put(throng_t_ticker, counters:new(1, [write_concurrency])),
-    {ok, E} = throng:start_engine(#{}),
+    {ok, E} = start_engine(Config, #{}),
     Opts = [{engine, E}],
     N = 4000,
     Rounds = 5,
@@ -513,12 +533,12 @@ wait_fired(N, _) ->
 %% An executor that dies (killed here while a callback runs in it) is
 %% replaced, and its successor runs the work that waited in its queue; the
 %% session whose callback it was running ends with its exit reason.
-executor_replaced_takes_over_its_queue(_Config) ->
-    {ok, E} = throng:start_engine(#{executors => 1}),
+executor_replaced_takes_over_its_queue(Config) ->
+    {ok, E} = start_engine(Config, #{executors => 1}),
     try
         {ok, {A, MA}} = throng:start_monitor(throng_t_puppet, #{}, [{engine, E}]),
         {ok, B} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
-        {ok, Owner} = throng_engine:lookup(E),
+        {ok, Owner} = throng_backend:owner(E),
         {links, Links} = process_info(Owner, links),
         [X] = [P || P <- Links, is_pid(P), proc_lib:initial_call(P) =:= {throng_executor, init, ['Argument__1', 'Argument__2', 'Argument__3']}],
         %% A's callback holds the only executor; B's cast waits in its queue.

@@ -16,7 +16,7 @@
 -include_lib("stdlib/include/assert.hrl").
 
 -export([all/0, groups/0, suite/0, init_per_suite/1, end_per_suite/1,
-         init_per_testcase/2, end_per_testcase/2]).
+         init_per_group/2, end_per_group/2, init_per_testcase/2, end_per_testcase/2]).
 -export([
     %% format_status in get_status
     get_status_format_status_1/1,
@@ -48,10 +48,12 @@
 suite() ->
     [{timetrap, {seconds, 60}}].
 
+%% Every group on both backends (test/throng_backends.erl).
 all() ->
-    [{group, get_status}, {group, report}, {group, code_change}, {group, replace_state}].
+    [{group, B} || B <- throng_backends:all()].
 
 groups() ->
+    throng_backends:groups([get_status, report, code_change, replace_state]) ++
     [{get_status, [], [get_status_format_status_1, get_status_format_status_2,
                        get_status_without_format_status, get_status_format_status_fails,
                        get_state_is_raw]},
@@ -70,6 +72,17 @@ init_per_suite(Config) ->
 
 end_per_suite(Config) ->
     [application:stop(A) || A <- lists:reverse(?config(started, Config))],
+    ok.
+
+init_per_group(B, Config) when B =:= nif; B =:= port ->
+    ok = throng_backends:use(B),
+    [{backend, B} | Config];
+init_per_group(_, Config) ->
+    Config.
+
+end_per_group(port, _Config) ->
+    throng_backends:use(nif);
+end_per_group(_, _Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
