@@ -26,7 +26,9 @@
     bad_program/1,
     stop_engine_exits_0/1,
     engine_stop_op/1,
-    standalone_escript/1
+    standalone_escript/1,
+    async_casts/1,
+    pids_cross_as_destinations/1
 ]).
 
 -define(T, 5000).
@@ -37,7 +39,8 @@ suite() ->
 all() ->
     [program_in_priv, ping_echo_stats_batch, sessions_without_a_session, kill_9_while_callers_wait,
      restarts_are_bounded, request_timeout, max_in_flight_callers_wait, frame_too_large,
-     bad_options, bad_program, stop_engine_exits_0, engine_stop_op, standalone_escript].
+     bad_options, bad_program, stop_engine_exits_0, engine_stop_op, standalone_escript,
+     async_casts, pids_cross_as_destinations].
 
 init_per_suite(Config) ->
     {ok, Started} = application:ensure_all_started(throng),
@@ -337,4 +340,49 @@ find_root(Dir) ->
     case filelib:is_file(filename:join(Dir, "docs/port-escript.md")) of
         true -> Dir;
         false -> find_root(filename:dirname(Dir))
+    end.
+
+%% cast => async: cast/2 returns at once; the events are handled in the
+%% order sent (with the caller's later call after them); casts the program
+%% refuses for a full queue are counted, not returned.
+async_casts(_Config) ->
+    {ok, E} = throng:start_engine(#{backend => port, cast => async, max_queue_len => 5, executors => 1}),
+    try
+        {ok, S} = throng:start(throng_t_puppet, #{}, [{engine, E}]),
+        [?assertEqual(ok, throng:cast(S, {n, I})) || I <- lists:seq(1, 3)],
+        ?assertEqual(y, throng:call(S, {reply, y})),
+        {_, #{log := Log}} = throng:get_state(S),
+        ?assertEqual([{cast, {n, I}} || I <- lists:seq(1, 3)], lists:sublist(Log, 3)),
+        %% A session whose callback sleeps: its queue fills and the rest
+        %% is refused, counted by the owner.
+        ok = throng:cast(S, {sleep, 300}),
+        [?assertEqual(ok, throng:cast(S, {m, I})) || I <- lists:seq(1, 20)],
+        ok = throng:sync(S),
+        #{refused := Refused} = throng_port_engine:info(E),
+        ?assert(Refused >= 10, Refused),
+        {_, #{log := Log2}} = throng:get_state(S),
+        ?assertEqual(20 - Refused, length([M || {cast, {m, _}} = M <- Log2]))
+    after
+        throng:stop_engine(E)
+    end,
+    ?assertMatch({error, {badarg, {cast, maybe}}}, throng:start_engine(#{backend => port, cast => maybe})).
+
+%% Replies, DOWN notices and init outcomes reach pids straight from the
+%% work items and frames (no translation table in the owner): a caller that
+%% is not the owner's neighbour, a pid inside the data, a reply by
+%% gen_statem:reply/2 from the callback.
+pids_cross_as_destinations(_Config) ->
+    {ok, E} = throng:start_engine(#{backend => port}),
+    try
+        Self = self(),
+        {ok, S} = throng:start(throng_t_puppet, #{test => Self}, [{engine, E}]),
+        ?assertMatch({_, #{test := Self}}, throng:get_state(S)),
+        Other = spawn(fun() -> receive {go, P} -> P ! {got, throng:call(S, {reply, z})} end end),
+        Other ! {go, Self},
+        receive {got, z} -> ok after ?T -> ct:fail(no_reply_to_other) end,
+        #{destinations := D} = throng_port_engine:info(E),
+        ?assert(D >= 1, D),
+        ok = throng:stop(S)
+    after
+        throng:stop_engine(E)
     end.

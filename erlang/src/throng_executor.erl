@@ -1,8 +1,9 @@
 %%% @doc An executor: runs callback-module callbacks for an engine.
 %%%
 %%% Each executor serves one of the engine's work queues: when work arrives
-%%% in its empty queue the engine sends it `'$throng_ring'', and it takes
-%%% items `{Sid, Work}' in batches until the queue is empty. It calls each
+%%% in its empty queue the engine sends it `'$throng_ring'' (a port engine:
+%%% `{'$throng_work', Items}', the first batch itself), and it takes items
+%%% `{Sid, Work}' in batches until the queue is empty. It calls each
 %%% callback the way `gen_statem' does (a `throw' is a return; an exception
 %%% of class `error' becomes the exit reason `{Reason, Stack}', of class
 %%% `exit' the reason itself). The results of a batch's state callbacks go
@@ -48,6 +49,10 @@ loop(E, Ix) ->
     receive
         '$throng_ring' ->
             drain(E, Ix),
+            loop(E, Ix);
+        {'$throng_work', Items} ->
+            %% A port engine hands an idle executor its first batch.
+            batch(E, Ix, Items),
             loop(E, Ix);
         _Stray ->
             loop(E, Ix)

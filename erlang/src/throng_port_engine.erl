@@ -80,6 +80,8 @@
 -define(MAX_RESTARTS, 5).
 -define(RESTART_PERIOD_MS, 10000).
 -define(STOP_WAIT_MS, 5000).
+%% Owner messages beyond which a cast waits for its answer.
+-define(ASYNC_QUEUE, 1000).
 
 -type handle() :: {throng_port, pid()}.
 -type opts() :: #{backend => port, name => atom(), default => boolean(),
@@ -87,14 +89,14 @@
                   shards => 1..4096, max_in_flight => pos_integer(),
                   max_frame_bytes => pos_integer(), request_timeout => timeout(),
                   handshake_timeout => pos_integer(), program => file:filename_all(),
-                  executors => pos_integer()}.
+                  executors => pos_integer(), cast => sync | async}.
 -type result() :: term().
 
 -export_type([handle/0, opts/0]).
 
 %% A request the owner has taken: who gets the answer, its time-out, and
 %% the session watch it opens once accepted.
--record(caller, {to :: reference() | internal,
+-record(caller, {to :: reference() | internal | async,
                  timer :: reference() | undefined,
                  watch = none :: none | {start, pid(), term()} | {monitor, pid(), term(), non_neg_integer()}
                                | {init_done, non_neg_integer()}}).
@@ -127,6 +129,9 @@
              executors = {} :: tuple(),
              %% Sessions' process monitors (throng:monitor_process/1).
              monitors = #{} :: #{reference() => throng:session()},
+             %% Casts and sends (written without a caller waiting) that the
+             %% program refused: the session's queue was full.
+             refused = 0 :: non_neg_integer(),
              restarts = [] :: [integer()],
              stopping = false :: boolean()}).
 
@@ -143,6 +148,8 @@
 %% <li>`request_timeout' (5000 ms): longest wait for an answer.</li>
 %% <li>`handshake_timeout' (5000 ms): longest wait for the program's hello.</li>
 %% <li>`program': the `throng_port' executable to run.</li>
+%% <li>`cast' (`sync'): `async' makes `throng:cast/2' and `throng:send/2'
+%%     return without waiting for the program (see `session_send/5').</li>
 %% <li>`executors' (2 per scheduler, as for NIF engines): processes that
 %%     run callback-module callbacks; the program keeps one work queue per
 %%     executor and rings it with `{ring, Ix}' when work arrives.</li>
@@ -181,6 +188,7 @@ check_opts([{K, V} | T]) ->
     end.
 
 check_opt(backend, port) -> ok;
+check_opt(cast, V) when V =:= sync; V =:= async -> ok;
 check_opt(name, V) when is_atom(V) -> ok;
 check_opt(default, V) when is_boolean(V) -> ok;
 check_opt(K, V) when K =:= max_sessions; K =:= max_queue_len; K =:= max_in_flight; K =:= executors ->
@@ -197,7 +205,7 @@ check_opt(program, V) when is_list(V); is_binary(V) ->
     catch
         _:_ -> bad
     end;
-check_opt(K, _) when K =:= backend; K =:= name; K =:= default; K =:= max_frame_bytes;
+check_opt(K, _) when K =:= backend; K =:= name; K =:= default; K =:= max_frame_bytes; K =:= cast;
                      K =:= shards; K =:= program ->
     bad;
 check_opt(_, _) ->
@@ -310,10 +318,30 @@ session_raise(E, Sid, Kind, Reason) -> request(E, {session_raise, Sid, Kind, Rea
 -spec session_terminated(handle(), throng_backend:sid()) -> map() | throng_backend:error().
 session_terminated(E, Sid) -> request(E, {session_terminated, Sid}).
 
-%% @doc See `throng_backend'.
+%% @doc See `throng_backend'. With the engine option `cast => sync' (the
+%% default) a cast or an info message waits for the program's answer and
+%% gives the NIF's results, `{error, queue_full}' included. With `cast =>
+%% async' it does not wait (as `gen_statem:cast/2' does not wait for the
+%% server): it is handed to the owner, which writes it in order with the
+%% caller's other requests, and `ok' is returned at once; one the program
+%% refuses because the session's queue is full is dropped and counted
+%% (`refused' in `info/1'). While the owner has `?ASYNC_QUEUE' or more
+%% messages waiting, an async cast waits for its answer like a sync one
+%% (backpressure).
 -spec session_send(handle(), throng_backend:sid(), cast | info, term(), boolean()) ->
           ok | {run, throng_backend:work()} | throng_backend:error().
-session_send(E, Sid, Kind, Msg, Inline) -> request(E, {session_send, Sid, Kind, Msg, Inline}).
+session_send({throng_port, Owner} = E, Sid, Kind, Msg, _Inline) ->
+    Op = {session_send, Sid, Kind, Msg, false},
+    case persistent_term:get({?MODULE, async, Owner}, false) andalso
+         erlang:process_info(Owner, message_queue_len) of
+        {message_queue_len, N} when N < ?ASYNC_QUEUE ->
+            Owner ! {'$throng_req', async, Op},
+            ok;
+        undefined ->
+            {error, {engine_down, noproc}};
+        _ ->
+            request(E, Op)
+    end.
 
 %% @doc See `throng_backend'.
 -spec session_call(handle(), throng_backend:sid(), pid(), term(), term(), boolean()) ->
@@ -362,6 +390,7 @@ init({Opts, Program}) ->
     St0 = #st{handle = Handle, opts = Opts#{executors => N}, program = Program,
               max_in_flight = 1, max_frame_bytes = 1, executors = Execs,
               request_timeout = maps:get(request_timeout, Opts, 5000)},
+    maps:get(cast, Opts, sync) =:= async andalso persistent_term:put({?MODULE, async, self()}, true),
     case open(St0) of
         {ok, St} ->
             maps:get(default, Opts, false) andalso persistent_term:put({throng, default_engine}, Handle),
@@ -384,7 +413,7 @@ handle_call(info, _From, St) ->
               restarts => length(St#st.restarts), in_flight => St#st.n_inflight,
               waiting => queue:len(St#st.waiting), max_in_flight => St#st.max_in_flight,
               destinations => map_size(St#st.dests), watches => map_size(St#st.watches),
-              executors => tuple_to_list(St#st.executors)}, St};
+              executors => tuple_to_list(St#st.executors), refused => St#st.refused}, St};
 handle_call({monitor_process, S, Pid}, _From, #st{monitors = Mons} = St) ->
     MRef = erlang:monitor(process, Pid),
     {reply, MRef, St#st{monitors = Mons#{MRef => S}}};
@@ -455,6 +484,7 @@ handle_info(_Info, St) ->
 %% @private
 -spec terminate(term(), #st{}) -> ok.
 terminate(Reason, #st{handle = H} = St) ->
+    _ = persistent_term:erase({?MODULE, async, self()}),
     persistent_term:get({throng, default_engine}, undefined) =:= H
         andalso persistent_term:erase({throng, default_engine}),
     St1 = case St#st.port of
@@ -592,6 +622,7 @@ take(To, Op, St0) ->
         _ ->
             Timer = case {To, St#st.request_timeout} of
                         {internal, _} -> undefined;
+                        {async, _} -> undefined;
                         {_, infinity} -> undefined;
                         {_, T} -> erlang:start_timer(T, self(), {'$throng_req_timeout', Id})
                     end,
@@ -690,8 +721,8 @@ frame({down, Pid, Tag, Sid, Reason}, #st{handle = H} = St) when is_pid(Pid) ->
 frame({send, Pid, Msg}, St) when is_pid(Pid) ->
     Pid ! Msg,
     {noreply, St};
-frame({ring, Ix}, #st{executors = Execs} = St) when is_integer(Ix), Ix >= 0, Ix < tuple_size(Execs) ->
-    element(Ix + 1, Execs) ! '$throng_ring',
+frame({work, Ix, Items}, #st{executors = Execs} = St) when is_integer(Ix), Ix >= 0, Ix < tuple_size(Execs) ->
+    element(Ix + 1, Execs) ! {'$throng_work', Items},
     {noreply, St};
 frame(Other, St) ->
     ?LOG_WARNING(#{what => throng_port_unknown_frame, frame => Other}),
@@ -702,6 +733,8 @@ answered(Id, Result, #st{inflight = In, callers = Callers} = St) ->
     case queue:out(In) of
         {{value, Id}, In1} ->
             St1 = case maps:take(Id, Callers) of
+                      {#caller{to = async}, Callers1} when Result =:= {error, queue_full} ->
+                          St#st{callers = Callers1, refused = St#st.refused + 1};
                       {C, Callers1} ->
                           cancel(C),
                           reply(C, session_outcome(C, Result, St)),
@@ -746,6 +779,7 @@ session_outcome(_, Result, _) ->
     Result.
 
 reply(#caller{to = internal}, _) -> ok;
+reply(#caller{to = async}, _) -> ok;
 reply(#caller{to = Alias}, Result) -> Alias ! {Alias, Result}, ok.
 
 cancel(#caller{timer = undefined}) -> ok;
@@ -762,6 +796,7 @@ known_atoms() ->
      truncated, trailing_bytes, unsupported_tag, too_deep, too_many_terms, bad_bit_binary,
      atom_too_long, invalid, bad_frame, unknown_op, hello_expected, already_hello,
      version_mismatch, bad_hello_opts, shards, dest_down, executors,
+     work,
      %% Work items, exit reasons, reports (the shapes throng_nif builds).
      init, terminate, event, enter, state_functions, handle_event_function, state_enter,
      call, cast, info, timeout, state_timeout, internal, normal, shutdown, stopped,

@@ -18,9 +18,14 @@
 //! The library exists for the tests and the fuzz target; the binary is
 //! `src/main.rs`.
 
+// One unsafe call in all: registering standard input and output with the
+// reactor (`fdio`).
+#![deny(unsafe_code)]
+
 pub mod beam;
 pub mod canon;
 pub mod etf;
+pub mod fdio;
 pub mod frame;
 pub mod ops;
 pub mod out;

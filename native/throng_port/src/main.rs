@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use throng_port::fdio::Pipe;
 use throng_port::proto::PROTOCOL_VERSION;
 use throng_port::server::serve;
 use throng_port::Limits;
@@ -105,7 +106,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), limits)) {
+    // Pipes (the BEAM's port) are polled by the runtime itself; anything
+    // else is read through tokio's stdin (throng_port::fdio).
+    let pipes = rt.block_on(async { (Pipe::stdin(), Pipe::stdout()) });
+    let served = match pipes {
+        (Some(i), Some(o)) => rt.block_on(serve(i, o, limits)),
+        _ => rt.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), limits)),
+    };
+    match served {
         Ok(exit) => ExitCode::from(exit.code() as u8),
         // The BEAM closed the port while a reply was written.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -23,6 +23,10 @@ use crate::proto::{self, atom, atom_name, int, tuple, Dest, From, RaiseKind, Sen
 /// Most items one `executor_take` returns (as the NIF).
 pub const MAX_TAKE: usize = 1024;
 
+/// Items in the `{work, Ix, Items}` frame that wakes an idle executor (as
+/// many as `throng_executor` takes at a time).
+pub const WORK_BATCH: usize = 64;
+
 /// The engine and what the program keeps around it.
 pub struct Hosted {
     /// The engine.

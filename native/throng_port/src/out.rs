@@ -30,8 +30,12 @@ pub const MAX_ABANDONED: usize = 65_536;
 pub struct Side {
     /// One queue per executor: `{Sid, Work}` items, oldest first.
     pub queues: Vec<VecDeque<Term>>,
-    /// Whether executor `Ix` was rung and has not yet seen an empty take.
+    /// Whether executor `Ix` was handed work and has not yet seen an empty
+    /// take.
     pub ringing: Vec<bool>,
+    /// Idle executors that work arrived for: each gets a `{work, Ix,
+    /// Items}` frame when the frame being answered is done ([`Side::wake`]).
+    pub to_wake: Vec<usize>,
     /// Per executor: the sessions of its last take whose callbacks have
     /// not been handed in (lost if the executor dies).
     pub in_flight: Vec<Vec<u64>>,
@@ -65,7 +69,7 @@ impl Side {
         self.queues[ix].push_back(tuple([int(session.to_u64()), work]));
         if !self.ringing[ix] {
             self.ringing[ix] = true;
-            self.pushed.push(tuple([atom("ring"), int(ix as u64)]));
+            self.to_wake.push(ix);
         }
     }
 
@@ -99,9 +103,25 @@ impl Side {
         let lost = std::mem::take(self.in_flight.get_mut(ix)?);
         self.ringing[ix] = !self.queues[ix].is_empty();
         if self.ringing[ix] {
-            self.pushed.push(tuple([atom("ring"), int(ix as u64)]));
+            self.to_wake.push(ix);
         }
         Some(lost)
+    }
+
+    /// Hands the idle executors work arrived for its first batch: a
+    /// `{work, Ix, Items}` frame each (as `executor_take` would answer; the
+    /// executor hands the results in with `executor_done`, which gives the
+    /// next batch). Saves the executor the round trip of a take.
+    pub fn wake(&mut self, max: usize) {
+        for ix in std::mem::take(&mut self.to_wake) {
+            // Woken once; and never while it still holds a batch.
+            if !self.ringing[ix] || !self.in_flight[ix].is_empty() {
+                continue;
+            }
+            if let Some(items) = self.take(ix, max).filter(|items| !items.is_empty()) {
+                self.pushed.push(tuple([atom("work"), int(ix as u64), list(items)]));
+            }
+        }
     }
 
     /// Items waiting in all queues.

@@ -125,6 +125,7 @@ async fn send_pushed<W: AsyncWrite + Unpin>(out: &mut W, st: &mut State) -> std:
     if h.side.wake {
         h.tick();
     }
+    h.side.wake(crate::ops::WORK_BATCH);
     for t in std::mem::take(&mut h.side.pushed) {
         send(out, &t).await?;
     }

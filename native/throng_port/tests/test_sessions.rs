@@ -67,13 +67,12 @@ impl Conn {
         std::mem::take(&mut self.pushed)
     }
 
-    /// The fake executor: one item of executor 0.
-    async fn take_one(&mut self) -> (u64, Vec<Term>) {
-        let items = self.op(tuple([atom("executor_take"), int(0), int(10)])).await;
-        let Term::List(l) = items else { panic!("a list of items: {items}") };
-        assert_eq!(l.elements.len(), 1, "one item: {l}");
-        let item = elems(&l.elements[0]);
-        (uint(&item[0]).unwrap(), elems(&item[1]).to_vec())
+    /// The fake executor woken: the one item of the `{work, Ix, Items}`
+    /// frame pushed so far (taken out of the pushed frames).
+    fn pushed_work(&mut self) -> (u64, Vec<Term>) {
+        let at = self.pushed.iter().position(|f| name(&elems(f)[0]) == "work").expect("a work frame");
+        let f = self.pushed.remove(at);
+        work_of(&f)
     }
 
     async fn done(&mut self, sid: u64, result: Term) -> Term {
@@ -87,8 +86,7 @@ impl Conn {
         let from = tuple([int(starter), atom("start_tag")]);
         let r = self.op(tuple([atom("session_start"), atom("t"), atom("args"), from.clone(), owner])).await;
         let sid = uint(&elems(&r)[1]).unwrap();
-        assert!(self.take_pushed().contains(&ring(0)));
-        let (id, work) = self.take_one().await;
+        let (id, work) = self.pushed_work();
         assert_eq!(id, sid);
         assert_eq!(work, [atom("init"), atom("t"), atom("args"), from]);
         let modes = list([tuple([atom("t"), atom("handle_event_function")])]);
@@ -105,8 +103,14 @@ fn nil() -> Term {
     list([])
 }
 
-fn ring(ix: u64) -> Term {
-    tuple([atom("ring"), int(ix)])
+/// The one item of a `{work, 0, [Item]}` frame: `(Sid, Work)`.
+fn work_of(f: &Term) -> (u64, Vec<Term>) {
+    let e = elems(f);
+    assert_eq!((name(&e[0]), &e[1]), ("work", &int(0)), "{f}");
+    let Term::List(items) = &e[2] else { panic!("items: {f}") };
+    assert_eq!(items.elements.len(), 1, "one item: {f}");
+    let item = elems(&items.elements[0]);
+    (uint(&item[0]).unwrap(), elems(&item[1]).to_vec())
 }
 
 fn map_of(n: u64) -> Term {
@@ -131,8 +135,8 @@ fn test_session_lifecycle_over_the_port() {
             c.op(tuple([atom("session_send"), int(sid), atom("cast"), atom("hello"), atom("false")])).await,
             atom("ok")
         );
-        assert_eq!(c.take_pushed(), [ring(0)]);
-        let (_, work) = c.take_one().await;
+        let (_, work) = c.pushed_work();
+        assert_eq!(c.take_pushed(), []);
         assert_eq!(
             work,
             [
@@ -158,8 +162,8 @@ fn test_session_lifecycle_over_the_port() {
         let from = tuple([int(3), atom("ct")]);
         let r = c.op(tuple([atom("session_call"), int(sid), from.clone(), atom("which"), atom("false")])).await;
         assert_eq!(r, atom("ok"));
-        assert_eq!(c.take_pushed(), [ring(0)]);
-        let (_, work) = c.take_one().await;
+        let (_, work) = c.pushed_work();
+        assert_eq!(c.take_pushed(), []);
         assert_eq!(work[3], tuple([atom("call"), from.clone()]));
         let reply = list([tuple([atom("reply"), from, atom("open_it_is")])]);
         c.done(sid, tuple([atom("keep_state_and_data"), reply])).await;
@@ -168,8 +172,7 @@ fn test_session_lifecycle_over_the_port() {
         assert_eq!(c.op(tuple([atom("executor_take"), int(0), int(10)])).await, nil());
 
         // The state time-out fires by itself, while the program waits for input.
-        assert_eq!(c.frame().await, ring(0));
-        let (_, work) = c.take_one().await;
+        let (_, work) = work_of(&c.frame().await);
         assert_eq!(work[3..6], [atom("state_timeout"), atom("lock"), atom("open")]);
         c.done(sid, tuple([atom("next_state"), atom("locked"), data.clone()])).await;
 
@@ -179,7 +182,7 @@ fn test_session_lifecycle_over_the_port() {
         assert_eq!(c.op(tuple([atom("executor_take"), int(0), int(10)])).await, nil());
         let r = c.op(tuple([atom("session_system"), int(sid), tuple([atom("stop"), atom("normal")]), stopper])).await;
         assert_eq!(r, atom("ok"));
-        let (_, work) = c.take_one().await;
+        let (_, work) = c.pushed_work();
         assert_eq!(
             work,
             [atom("terminate"), atom("t"), atom("normal"), atom("locked"), data.clone(), atom("undefined")]
@@ -210,13 +213,12 @@ fn test_dest_down_stops_owned_sessions_with_shutdown() {
         let mut c = Conn::open(atom_map_executors(2)).await;
         let sid = c.start(1, int(9), atom("s"), atom("d")).await;
         assert_eq!(c.op(tuple([atom("dest_down"), int(9)])).await, atom("ok"));
-        let items = c.op(tuple([atom("executor_take"), int(0), int(10)])).await;
-        let items = match items {
-            Term::List(l) if !l.elements.is_empty() => l.elements,
-            _ => {
-                let Term::List(l) = c.op(tuple([atom("executor_take"), int(1), int(10)])).await else { panic!() };
-                l.elements
-            }
+        // The session's executor (0 or 1) is woken with terminate/3's item.
+        let pushed = c.take_pushed();
+        let [f] = &pushed[..] else { panic!("one work frame: {pushed:?}") };
+        let items = match &elems(f)[..] {
+            [w, _, Term::List(l)] if name(w) == "work" => &l.elements,
+            _ => panic!("{f}"),
         };
         let work = elems(&elems(&items[0])[1]).to_vec();
         assert_eq!(work[..3], [atom("terminate"), atom("t"), atom("shutdown")]);
@@ -235,7 +237,7 @@ fn test_bad_result_exits_as_gen_statem_shapes_it() {
         let mut c = Conn::open(atom_map_executors(1)).await;
         let sid = c.start(1, atom("undefined"), atom("s"), atom("d")).await;
         c.op(tuple([atom("session_send"), int(sid), atom("cast"), atom("x"), atom("false")])).await;
-        c.take_one().await;
+        c.pushed_work();
         // executor_done hands back the next batch: terminate/3's item.
         let next = c.done(sid, atom("bogus")).await;
         let Term::List(items) = &elems(&next)[1] else { panic!("{next}") };
