@@ -5,6 +5,7 @@
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
 #   make bench-targets  the BEAM bridge's targets at a million sessions
+#   make bench-port  the port backend: protocol figures and the API beside the NIF
 #   make fuzz        the port's frame decoder under libFuzzer (nightly)
 #   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
 #   make clean       remove build output
@@ -33,7 +34,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo bench-targets fuzz mem-probe clean
+	mix-consumer-test rebar-consumer-test bench-core demo bench-targets bench-port fuzz mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -126,6 +127,16 @@ bench-targets:
 	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_targets.erl
 	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
 		-eval 'throng_targets:main()'
+
+# make bench-port: the port backend, at the protocol (this VM speaks to
+# throng_port directly: pipelined and batched casts, round trips) and
+# through the throng API beside a NIF engine (bench/throng_port_bench.erl).
+bench-port:
+	$(REBAR3) compile
+	mkdir -p $(DEMO_EBIN)
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_port_bench.erl
+	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval 'throng_port_bench:main()'
 
 # make fuzz: the port's frame decoder under libFuzzer (nightly Rust and
 # cargo-fuzz: `rustup toolchain install nightly`, `cargo install

@@ -122,12 +122,14 @@ kill_9_while_callers_wait(_Config) ->
         ++ [{stats, fun() -> throng:engine_stats(E) end},
             {start, fun() -> throng:start(throng_t_puppet, #{}, [{engine, E}]) end},
             {call, fun() -> catch throng:call(S, hello, 30000) end}],
-    Pids = [{What, spawn_link(fun() -> Self ! {result, self(), F()} end)} || {What, F} <- Waiters],
-    %% All nine are with the owner: four written, five waiting.
-    wait_until(fun() ->
-                       #{in_flight := In, waiting := W} = throng_port_engine:info(E),
-                       {In, W} =:= {4, 5}
-               end),
+    %% One at a time, so that each is a frame of its own (requests that
+    %% reach the owner together share a frame): four written, five waiting.
+    Pids = [begin
+                P = spawn_link(fun() -> Self ! {result, self(), F()} end),
+                wait_until(fun() -> with_owner(E) =:= I end),
+                {What, P}
+            end || {I, {What, F}} <- lists:enumerate(Waiters)],
+    ?assertMatch(#{in_flight := 4, frames_in_flight := 4, waiting := 5}, throng_port_engine:info(E)),
     T0 = erlang:monotonic_time(millisecond),
     os_cmd("kill -9 " ++ integer_to_list(OsPid)),
     Down = {engine_down, {exit_status, 137}},
@@ -203,10 +205,13 @@ max_in_flight_callers_wait(_Config) ->
     #{os_pid := OsPid, max_in_flight := 2} = throng_port_engine:info(E),
     os_cmd("kill -STOP " ++ integer_to_list(OsPid)),
     Self = self(),
-    Pids = [spawn_link(fun() -> Self ! {result, self(), throng_port_engine:request(E, {echo, I})} end)
-            || I <- lists:seq(1, 6)],
-    wait_until(fun() -> maps:with([in_flight, waiting], throng_port_engine:info(E)) =:=
-                            #{in_flight => 2, waiting => 4} end),
+    %% One at a time (see kill_9_while_callers_wait): two written, four waiting.
+    Pids = [begin
+                P = spawn_link(fun() -> Self ! {result, self(), throng_port_engine:request(E, {echo, I})} end),
+                wait_until(fun() -> with_owner(E) =:= I end),
+                P
+            end || I <- lists:seq(1, 6)],
+    ?assertMatch(#{in_flight := 2, frames_in_flight := 2, waiting := 4}, throng_port_engine:info(E)),
     os_cmd("kill -CONT " ++ integer_to_list(OsPid)),
     [receive {result, P, R} -> ?assertEqual(I, R) after ?T -> ct:fail(timeout) end
      || {I, P} <- lists:zip(lists:seq(1, 6), Pids)],
@@ -286,6 +291,11 @@ os_alive(OsPid) ->
 
 wait_until(F) ->
     wait_until(F, 500).
+
+%% Requests the owner of port engine `E' holds: written or waiting.
+with_owner(E) ->
+    #{in_flight := In, waiting := W} = throng_port_engine:info(E),
+    In + W.
 
 wait_until(F, 0) ->
     ?assert(F());

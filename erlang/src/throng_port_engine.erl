@@ -80,6 +80,14 @@
 -define(MAX_RESTARTS, 5).
 -define(RESTART_PERIOD_MS, 10000).
 -define(STOP_WAIT_MS, 5000).
+%% Most operations in one frame the owner writes.
+-define(BATCH_OPS, 64).
+%% `{req, Id, _}' around an op, and `{batch, [...]}' around ops (the
+%% program accepts all four atom encodings; OTP 25 writes ATOM_EXT).
+-define(REQ_HEAD, <<131, 104, 3, 100, 3:16, "req">>).
+-define(BATCH_HEAD, <<104, 2, 100, 5:16, "batch", 108>>).
+%% Bytes of a frame beyond its ops: the heads, the id, the list's ends.
+-define(REQ_OVERHEAD, 64).
 %% Owner messages beyond which a cast waits for its answer.
 -define(ASYNC_QUEUE, 1000).
 
@@ -114,10 +122,13 @@
              callers = #{} :: #{non_neg_integer() => #caller{}},
              %% Ids written and unanswered, oldest first (the program
              %% answers in this order).
-             inflight = queue:new() :: queue:queue(non_neg_integer()),
+             %% (a frame: its id and the requests in it).
+             inflight = queue:new() :: queue:queue({non_neg_integer(), [non_neg_integer()]}),
              n_inflight = 0 :: non_neg_integer(),
-             %% Requests not written yet: {Id, Frame}.
-             waiting = queue:new() :: queue:queue({non_neg_integer(), binary()}),
+             %% Requests not written yet: {Id, Op encoded, alone in its frame}.
+             waiting = queue:new() :: queue:queue({non_neg_integer(), binary(), boolean()}),
+             %% Taking requests from the mailbox: write when done.
+             pumping = false :: boolean(),
              %% The pids the program holds (destinations), monitored: the
              %% program hears `{dest_down, Pid}' when one dies.
              dests = #{} :: #{pid() => reference()},
@@ -271,8 +282,10 @@ request({throng_port, Owner}, Op) ->
     end.
 
 %% @doc What the owner knows of its program: `#{os_pid, port, hello (the
-%% program's hello reply), restarts (in the last 10 s), in_flight,
-%% waiting, max_in_flight, destinations, watches}'.
+%% program's hello reply), restarts (in the last 10 s), in_flight
+%% (requests written and unanswered), frames_in_flight (the frames they
+%% went in, at most max_in_flight), waiting (requests not written yet),
+%% max_in_flight, destinations, watches, executors, refused}'.
 -spec info(handle()) -> #{atom() => term()}.
 info({throng_port, Owner}) ->
     gen_server:call(Owner, info).
@@ -410,7 +423,8 @@ handle_call(engine, _From, #st{handle = H} = St) ->
     {reply, H, St};
 handle_call(info, _From, St) ->
     {reply, #{os_pid => St#st.os_pid, port => St#st.port, hello => St#st.hello,
-              restarts => length(St#st.restarts), in_flight => St#st.n_inflight,
+              restarts => length(St#st.restarts), frames_in_flight => St#st.n_inflight,
+              in_flight => lists:sum([length(Ids) || {_, Ids} <- queue:to_list(St#st.inflight)]),
               waiting => queue:len(St#st.waiting), max_in_flight => St#st.max_in_flight,
               destinations => map_size(St#st.dests), watches => map_size(St#st.watches),
               executors => tuple_to_list(St#st.executors), refused => St#st.refused}, St};
@@ -428,7 +442,9 @@ handle_cast(_Msg, St) ->
 %% @private
 -spec handle_info(term(), #st{}) -> {noreply, #st{}} | {stop, term(), #st{}}.
 handle_info({'$throng_req', To, Op}, St) ->
-    {noreply, take(To, Op, St)};
+    %% The requests already waiting in the mailbox join this one in the
+    %% frame written next.
+    {noreply, pump(more(take(To, Op, St#st{pumping = true}), ?BATCH_OPS - 1))};
 handle_info({Port, {data, Bin}}, #st{port = Port} = St) ->
     try binary_to_term(Bin, [safe]) of
         Frame -> frame(Frame, St)
@@ -613,9 +629,9 @@ take(To, Op, St0) ->
     {WireOp, Watch, St1} = wire(Op, St0),
     St = St1#st{stopping = St1#st.stopping orelse Op =:= engine_stop},
     Id = St#st.next_id,
-    Frame = term_to_binary({req, Id, WireOp}),
+    OpBin = enc(WireOp),
     C = #caller{to = To, watch = Watch},
-    case byte_size(Frame) of
+    case byte_size(OpBin) + ?REQ_OVERHEAD of
         Size when Size > St#st.max_frame_bytes ->
             reply(C, {error, {frame_too_large, Size, St#st.max_frame_bytes}}),
             St;
@@ -626,24 +642,70 @@ take(To, Op, St0) ->
                         {_, infinity} -> undefined;
                         {_, T} -> erlang:start_timer(T, self(), {'$throng_req_timeout', Id})
                     end,
-            St2 = St#st{next_id = Id + 1, callers = (St#st.callers)#{Id => C#caller{timer = Timer}}},
-            pump(St2#st{waiting = queue:in({Id, Frame}, St2#st.waiting)})
+            St2 = St#st{next_id = Id + 1, callers = (St#st.callers)#{Id => C#caller{timer = Timer}},
+                        waiting = queue:in({Id, OpBin, Op =:= engine_stop}, St#st.waiting)},
+            case St2#st.pumping of
+                true -> St2;
+                false -> pump(St2)
+            end
     end.
 
-%% Writes waiting requests while fewer than max_in_flight are unanswered;
-%% a request whose caller timed out meanwhile is dropped unwritten.
-pump(#st{waiting = W, inflight = In, n_inflight = N, max_in_flight = Max, port = Port,
-         callers = Callers} = St) ->
-    case N < Max andalso queue:out(W) of
-        {{value, {Id, Frame}}, W1} when is_map_key(Id, Callers) ->
-            %% A dead program's port refuses the write; its exit_status
-            %% message follows and answers the request.
-            try port_command(Port, Frame) catch error:badarg -> ok end,
-            pump(St#st{waiting = W1, inflight = queue:in(Id, In), n_inflight = N + 1});
-        {{value, _}, W1} ->
-            pump(St#st{waiting = W1});
-        _ ->
+%% `T' encoded, without the version byte.
+enc(T) ->
+    <<131, B/binary>> = term_to_binary(T),
+    B.
+
+%% Writes waiting requests while fewer than max_in_flight frames are
+%% unanswered: the requests waiting at that moment go in one frame (a
+%% `batch' of up to ?BATCH_OPS operations, within max_frame_bytes), so a
+%% burst of requests from many callers costs the owner and the program
+%% one write, one read and one answer. A request whose caller timed out
+%% meanwhile is dropped unwritten.
+pump(#st{waiting = W, inflight = In, n_inflight = N, max_in_flight = Max, port = Port} = St) ->
+    case N < Max andalso chunk(W, St#st.callers, St#st.max_frame_bytes - ?REQ_OVERHEAD, ?BATCH_OPS, []) of
+        {[], _} ->
+            St;
+        {[{Id, OpBin}], W1} ->
+            write(Port, [?REQ_HEAD, enc(Id), OpBin]),
+            pump(St#st{waiting = W1, inflight = queue:in({Id, [Id]}, In), n_inflight = N + 1});
+        {[{Id, _} | _] = Ops, W1} ->
+            Frame = [?REQ_HEAD, enc(Id), ?BATCH_HEAD, <<(length(Ops)):32>>, [B || {_, B} <- Ops], 106],
+            write(Port, Frame),
+            pump(St#st{waiting = W1, inflight = queue:in({Id, [I || {I, _} <- Ops]}, In),
+                       n_inflight = N + 1});
+        false ->
             St
+    end.
+
+%% The waiting requests for one frame: up to `Count' in `Bytes'; one
+%% marked solo (engine_stop) goes alone.
+chunk(W, Callers, Bytes, Count, Acc) ->
+    case Count > 0 andalso queue:peek(W) of
+        {value, {Id, _, _}} when not is_map_key(Id, Callers) ->
+            chunk(queue:drop(W), Callers, Bytes, Count, Acc);
+        {value, {Id, OpBin, true}} when Acc =:= [] ->
+            {[{Id, OpBin}], queue:drop(W)};
+        {value, {_, _, true}} ->
+            {lists:reverse(Acc), W};
+        {value, {Id, OpBin, false}} when Acc =:= []; byte_size(OpBin) =< Bytes ->
+            chunk(queue:drop(W), Callers, Bytes - byte_size(OpBin), Count - 1, [{Id, OpBin} | Acc]);
+        _ ->
+            {lists:reverse(Acc), W}
+    end.
+
+write(Port, Frame) ->
+    %% A dead program's port refuses the write; its exit_status message
+    %% follows and answers the requests.
+    try port_command(Port, Frame) catch error:badarg -> ok end.
+
+%% Takes up to `N' more requests from the mailbox, without waiting.
+more(St, 0) ->
+    St#st{pumping = false};
+more(St, N) ->
+    receive
+        {'$throng_req', To, Op} -> more(take(To, Op, St), N - 1)
+    after 0 ->
+        St#st{pumping = false}
     end.
 
 %% Internal requests (relays, dest_down) have no caller waiting.
@@ -709,7 +771,7 @@ frame({error, undefined, Reason}, #st{inflight = In} = St) ->
     %% An answer to a frame the program could not read (every frame is
     %% answered once, in order): the oldest unanswered one.
     case queue:peek(In) of
-        {value, Id} -> answered(Id, {error, {protocol, Reason}}, St);
+        {value, {Id, _}} -> answered(Id, {error, {protocol, Reason}}, St);
         empty -> ?LOG_WARNING(#{what => throng_port_error_frame, reason => Reason}), {noreply, St}
     end;
 frame({reply, Pid, Tag, Reply}, St) when is_pid(Pid) ->
@@ -729,19 +791,17 @@ frame(Other, St) ->
     {noreply, St}.
 
 %% The program answered request `Id', which must be the oldest unanswered.
-answered(Id, Result, #st{inflight = In, callers = Callers} = St) ->
+answered(Id, Result, #st{inflight = In} = St) ->
     case queue:out(In) of
-        {{value, Id}, In1} ->
-            St1 = case maps:take(Id, Callers) of
-                      {#caller{to = async}, Callers1} when Result =:= {error, queue_full} ->
-                          St#st{callers = Callers1, refused = St#st.refused + 1};
-                      {C, Callers1} ->
-                          cancel(C),
-                          reply(C, session_outcome(C, Result, St)),
-                          watch(C, Result, St#st{callers = Callers1});
-                      error ->
-                          St
-                  end,
+        {{value, {Id, [Id]}}, In1} ->
+            St1 = answer(Id, Result, St),
+            {noreply, pump(St1#st{inflight = In1, n_inflight = St1#st.n_inflight - 1})};
+        {{value, {Id, Ids}}, In1} when is_list(Result), length(Result) =:= length(Ids) ->
+            St1 = lists:foldl(fun({I, R}, S) -> answer(I, R, S) end, St, lists:zip(Ids, Result)),
+            {noreply, pump(St1#st{inflight = In1, n_inflight = St1#st.n_inflight - 1})};
+        {{value, {Id, Ids}}, In1} when element(1, Result) =:= error ->
+            %% The batch frame was refused as a whole.
+            St1 = lists:foldl(fun(I, S) -> answer(I, Result, S) end, St, Ids),
             {noreply, pump(St1#st{inflight = In1, n_inflight = St1#st.n_inflight - 1})};
         _ ->
             %% Answers out of order: the program and the owner disagree on
@@ -749,6 +809,19 @@ answered(Id, Result, #st{inflight = In, callers = Callers} = St) ->
             ?LOG_ERROR(#{what => throng_port_out_of_order, id => Id}),
             catch port_close(St#st.port),
             program_down({protocol_error, {unexpected_answer, Id}}, St)
+    end.
+
+%% Request `Id''s caller gets its result.
+answer(Id, Result, #st{callers = Callers} = St) ->
+    case maps:take(Id, Callers) of
+        {#caller{to = async}, Callers1} when Result =:= {error, queue_full} ->
+            St#st{callers = Callers1, refused = St#st.refused + 1};
+        {C, Callers1} ->
+            cancel(C),
+            reply(C, session_outcome(C, Result, St)),
+            watch(C, Result, St#st{callers = Callers1});
+        error ->
+            St
     end.
 
 %% An accepted request with a From: the caller now waits on the session.

@@ -442,6 +442,11 @@ pub fn dest(t: &Term) -> Option<Dest> {
     }
 }
 
+/// Whether `t` is a tuple whose first element is the atom `tag`.
+pub fn is_tagged(t: &Term, tag: &str) -> bool {
+    matches!(t, Term::Tuple(Tuple { elements }) if elements.first().and_then(atom_name) == Some(tag))
+}
+
 /// The name of an atom term.
 pub fn atom_name(t: &Term) -> Option<&str> {
     match t {

@@ -126,8 +126,15 @@ async fn send_pushed<W: AsyncWrite + Unpin>(out: &mut W, st: &mut State) -> std:
         h.tick();
     }
     h.side.wake(crate::ops::WORK_BATCH);
-    for t in std::mem::take(&mut h.side.pushed) {
-        send(out, &t).await?;
+    // DOWN notices after everything else: a session's replies (a stop's
+    // `{stopped, R}`, a call's answer) reach their process before its DOWN,
+    // as a gen_statem's do, though the BEAM side forwards each frame as a
+    // message of its own (a caller that sees the DOWN flushes the reply
+    // without waiting for it).
+    let (downs, rest): (Vec<Term>, Vec<Term>) =
+        std::mem::take(&mut h.side.pushed).into_iter().partition(|t| proto::is_tagged(t, "down"));
+    for t in rest.iter().chain(&downs) {
+        send(out, t).await?;
     }
     Ok(())
 }
