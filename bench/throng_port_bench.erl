@@ -40,6 +40,9 @@
 -define(WINDOW, 512).
 -define(BATCH, 100).
 -define(CALLS, 10000).
+%% Request ids of the executor's own requests (sessions' ids are below).
+-define(TAKE_ID, (1 bsl 62)).
+-define(DONE_ID, (1 bsl 62 + 1)).
 
 %% @doc 100,000 sessions.
 -spec main() -> no_return().
@@ -94,6 +97,7 @@ rep(Port, Id) ->
     case recv(Port) of
         {rep, Id, R} -> R;
         {rep, Other, _} -> error({out_of_order, Other, Id});
+        {error, _, _} = Error -> error(Error);
         {work, 0, Items} -> put(stashed_work, get_stashed() ++ Items), rep(Port, Id);
         _Pushed -> rep(Port, Id)
     end.
@@ -143,8 +147,8 @@ init_items(Port, N, Done, Items) ->
     Modes = [{demo_lock, state_functions}],
     [begin send(Port, {req, Sid, {session_init_result, Sid, R, Modes}}), {ok, _} = rep(Port, Sid) end
      || {Sid, R} <- Results],
-    send(Port, {req, -1, {executor_take, 0, 1000}}),
-    More = rep(Port, -1),
+    send(Port, {req, ?TAKE_ID, {executor_take, 0, 1000}}),
+    More = rep(Port, ?TAKE_ID),
     Stashed = get_stashed(),
     erase(stashed_work),
     init_items(Port, N, Done + length(Results), Stashed ++ More).
@@ -152,48 +156,41 @@ init_items(Port, N, Done, Items) ->
 get_state(Port, Sid) ->
     Tag = make_ref(),
     send(Port, {req, Sid, {session_system, Sid, get_state, {self(), Tag}}}),
-    ok = rep(Port, Sid),
-    wait_reply(Port, Tag).
+    %% The pushed reply is written before the request's answer.
+    {locked, #{}} = wait_reply(Port, Tag),
+    ok = rep(Port, Sid).
 
 wait_reply(Port, Tag) ->
     case recv(Port) of
         {reply, _, Tag, R} -> R;
-        _ -> wait_reply(Port, Tag)
+        Other -> error({unexpected, Other})
     end.
 
 call(Port, Sid) ->
     Tag = make_ref(),
     From = {self(), Tag},
     send(Port, {req, Sid, {session_call, Sid, From, state, false}}),
-    ok = rep_or_work(Port, Sid, From),
-    receive_reply(Port, Tag).
+    call_loop(Port, Sid, From, #{}).
 
-%% The call's answer and its work frame (either order); the work is
-%% handed in at once, as an executor would.
-rep_or_work(Port, Sid, From) ->
-    rep_or_work(Port, Sid, From, undefined, false).
-
-rep_or_work(_Port, _Sid, _From, ok, true) ->
+%% Until the call's answer, its work frame (handed in at once, as an
+%% executor would), executor_done's answer and the reply have come, in
+%% whatever order the program wrote them.
+call_loop(_Port, _Sid, _From, #{rep := ok, work := done, done := ok, reply := locked}) ->
     ok;
-rep_or_work(Port, Sid, From, Rep, Worked) ->
+call_loop(Port, Sid, {_, Tag} = From, Got) ->
     case recv(Port) of
         {rep, Sid, R} ->
-            rep_or_work(Port, Sid, From, R, Worked);
+            call_loop(Port, Sid, From, Got#{rep => R});
         {work, 0, [{Sid, {event, demo_lock, _, {call, From}, state, _, _}}]} ->
             Result = {keep_state_and_data, [{reply, From, locked}]},
-            send(Port, {req, -2, {executor_done, 0, [{Sid, Result, []}], 64}}),
-            rep_or_work(Port, Sid, From, Rep, true);
-        {rep, -2, {ok, []}} ->
-            rep_or_work(Port, Sid, From, Rep, Worked);
+            send(Port, {req, ?DONE_ID, {executor_done, 0, [{Sid, Result, []}], 64}}),
+            call_loop(Port, Sid, From, Got#{work => done});
+        {rep, ?DONE_ID, {ok, []}} ->
+            call_loop(Port, Sid, From, Got#{done => ok});
+        {reply, _, Tag, R} ->
+            call_loop(Port, Sid, From, Got#{reply => R});
         Other ->
             error({unexpected, Other})
-    end.
-
-receive_reply(Port, Tag) ->
-    case recv(Port) of
-        {reply, _, Tag, locked} -> ok;
-        {rep, -2, {ok, []}} -> receive_reply(Port, Tag);
-        Other -> error({unexpected, Other})
     end.
 
 %% One cast per frame, `?WINDOW' frames unanswered at most.
