@@ -116,51 +116,56 @@ kill_9_while_callers_wait(_Config) ->
     #{os_pid := OsPid, port := Port} = throng_port_engine:info(E),
     ?assertEqual({os_pid, OsPid}, erlang:port_info(Port, os_pid)),
     os_cmd("kill -STOP " ++ integer_to_list(OsPid)),
-    Self = self(),
-    S = {throng, E, 7},
-    Waiters = [{ping, fun() -> throng_port_engine:request(E, ping) end} || _ <- lists:seq(1, 6)]
-        ++ [{stats, fun() -> throng:engine_stats(E) end},
-            {start, fun() -> throng:start(throng_t_puppet, #{}, [{engine, E}]) end},
-            {call, fun() -> catch throng:call(S, hello, 30000) end}],
-    %% One at a time, so that each is a frame of its own (requests that
-    %% reach the owner together share a frame): four written, five waiting.
-    Pids = [begin
-                P = spawn_link(fun() -> Self ! {result, self(), F()} end),
-                wait_until(fun() -> with_owner(E) =:= I end),
-                {What, P}
-            end || {I, {What, F}} <- lists:enumerate(Waiters)],
-    ?assertMatch(#{in_flight := 4, frames_in_flight := 4, waiting := 5}, throng_port_engine:info(E)),
-    T0 = erlang:monotonic_time(millisecond),
-    os_cmd("kill -9 " ++ integer_to_list(OsPid)),
-    Down = {engine_down, {exit_status, 137}},
-    [receive
-         {result, P, R} ->
-             case What of
-                 call -> ?assertEqual({'EXIT', {Down, {throng, call, [S, hello, 30000]}}}, R);
-                 _ -> ?assertEqual({error, Down}, R)
-             end
-     after ?T ->
-         ct:fail({no_answer, What})
-     end || {What, P} <- Pids],
-    ?assert(erlang:monotonic_time(millisecond) - T0 < 2000),
-    %% A new program, a new handshake, the same engine handle.
-    ?assertEqual(pong, throng_port_engine:request(E, ping)),
-    #{os_pid := OsPid2, restarts := 1, in_flight := 0, waiting := 0} = throng_port_engine:info(E),
-    ?assertNotEqual(OsPid, OsPid2),
-    ?assertMatch(#{sessions := 0}, throng:engine_stats(E)),
-    ?assertNot(os_alive(OsPid)),
-    %% The other engines did not notice.
-    ?assertEqual(pong, throng_port_engine:request(Other, ping)),
-    ?assertMatch(#{os_pid := OtherOs, restarts := 0}, throng_port_engine:info(Other)),
-    ok = throng:cast(S0, hello),
-    ok = throng:sync(S0),
-    ?assertMatch({a, #{log := [{cast, hello}]}}, throng:get_state(S0)),
-    {ok, S1} = throng:start(throng_t_puppet, #{}, []),
-    ok = throng:stop(S1),
-    ok = throng:stop(S0),
-    ?assertEqual([], mailbox()),
-    [ok = throng:stop_engine(X) || X <- [E, Other, Nif]],
-    ok.
+    %% A failing case must not leave a stopped program behind.
+    try
+        Self = self(),
+        S = {throng, E, 7},
+        Waiters = [{ping, fun() -> throng_port_engine:request(E, ping) end} || _ <- lists:seq(1, 6)]
+            ++ [{stats, fun() -> throng:engine_stats(E) end},
+                {start, fun() -> throng:start(throng_t_puppet, #{}, [{engine, E}]) end},
+                {call, fun() -> catch throng:call(S, hello, 30000) end}],
+        %% One at a time, so that each is a frame of its own (requests that
+        %% reach the owner together share a frame): four written, five waiting.
+        Pids = [begin
+                    P = spawn_link(fun() -> Self ! {result, self(), F()} end),
+                    wait_until(fun() -> with_owner(E) =:= I end),
+                    {What, P}
+                end || {I, {What, F}} <- lists:enumerate(Waiters)],
+        ?assertMatch(#{in_flight := 4, frames_in_flight := 4, waiting := 5}, throng_port_engine:info(E)),
+        T0 = erlang:monotonic_time(millisecond),
+        os_cmd("kill -9 " ++ integer_to_list(OsPid)),
+        Down = {engine_down, {exit_status, 137}},
+        [receive
+             {result, P, R} ->
+                 case What of
+                     call -> ?assertEqual({'EXIT', {Down, {throng, call, [S, hello, 30000]}}}, R);
+                     _ -> ?assertEqual({error, Down}, R)
+                 end
+         after ?T ->
+             ct:fail({no_answer, What})
+         end || {What, P} <- Pids],
+        ?assert(erlang:monotonic_time(millisecond) - T0 < 2000),
+        %% A new program, a new handshake, the same engine handle.
+        ?assertEqual(pong, throng_port_engine:request(E, ping)),
+        #{os_pid := OsPid2, restarts := 1, in_flight := 0, waiting := 0} = throng_port_engine:info(E),
+        ?assertNotEqual(OsPid, OsPid2),
+        ?assertMatch(#{sessions := 0}, throng:engine_stats(E)),
+        ?assertNot(os_alive(OsPid)),
+        %% The other engines did not notice.
+        ?assertEqual(pong, throng_port_engine:request(Other, ping)),
+        ?assertMatch(#{os_pid := OtherOs, restarts := 0}, throng_port_engine:info(Other)),
+        ok = throng:cast(S0, hello),
+        ok = throng:sync(S0),
+        ?assertMatch({a, #{log := [{cast, hello}]}}, throng:get_state(S0)),
+        {ok, S1} = throng:start(throng_t_puppet, #{}, []),
+        ok = throng:stop(S1),
+        ok = throng:stop(S0),
+        ?assertEqual([], mailbox()),
+        [ok = throng:stop_engine(X) || X <- [E, Other, Nif]],
+        ok
+    after
+        os_cmd("kill -9 " ++ integer_to_list(OsPid))
+    end.
 
 %% A program that keeps dying is restarted 5 times in 10 seconds, then the
 %% owner gives up and the engine is gone.
@@ -204,6 +209,12 @@ max_in_flight_callers_wait(_Config) ->
     {ok, E} = throng:start_engine(#{backend => port, max_in_flight => 2}),
     #{os_pid := OsPid, max_in_flight := 2} = throng_port_engine:info(E),
     os_cmd("kill -STOP " ++ integer_to_list(OsPid)),
+    %% A failing case must not leave a stopped program behind.
+    try max_in_flight_callers_wait(E, OsPid)
+    after os_cmd("kill -CONT " ++ integer_to_list(OsPid))
+    end.
+
+max_in_flight_callers_wait(E, OsPid) ->
     Self = self(),
     %% One at a time (see kill_9_while_callers_wait): two written, four waiting.
     Pids = [begin

@@ -216,7 +216,7 @@ fn test_dest_down_stops_owned_sessions_with_shutdown() {
         // The session's executor (0 or 1) is woken with terminate/3's item.
         let pushed = c.take_pushed();
         let [f] = &pushed[..] else { panic!("one work frame: {pushed:?}") };
-        let items = match &elems(f)[..] {
+        let items = match elems(f) {
             [w, _, Term::List(l)] if name(w) == "work" => &l.elements,
             _ => panic!("{f}"),
         };
