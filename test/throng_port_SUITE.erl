@@ -164,7 +164,7 @@ kill_9_while_callers_wait(_Config) ->
         [ok = throng:stop_engine(X) || X <- [E, Other, Nif]],
         ok
     after
-        os_cmd("kill -9 " ++ integer_to_list(OsPid))
+        os:cmd("kill -9 " ++ integer_to_list(OsPid) ++ " 2>/dev/null")
     end.
 
 %% A program that keeps dying is restarted 5 times in 10 seconds, then the
@@ -211,7 +211,7 @@ max_in_flight_callers_wait(_Config) ->
     os_cmd("kill -STOP " ++ integer_to_list(OsPid)),
     %% A failing case must not leave a stopped program behind.
     try max_in_flight_callers_wait(E, OsPid)
-    after os_cmd("kill -CONT " ++ integer_to_list(OsPid))
+    after os:cmd("kill -CONT " ++ integer_to_list(OsPid) ++ " 2>/dev/null")
     end.
 
 max_in_flight_callers_wait(E, OsPid) ->
