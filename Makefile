@@ -110,33 +110,31 @@ bench-core:
 # held is given back and not counted as the sessions' (see make mem-probe).
 DEMO_EBIN := _build/demo
 
-demo:
+# $(call bench_run,Module,ErlFlags): builds throng (and the NIF), compiles
+# bench/demo_lock.erl and bench/Module.erl, runs Module:main() on a plain node.
+define bench_run
 	$(REBAR3) compile
 	mkdir -p $(DEMO_EBIN)
-	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_demo.erl
-	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
-		-eval 'throng_demo:main()'
+	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/$(1).erl
+	erl -noshell +P 2000000 $(2) -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
+		-eval '$(1):main()'
+endef
+
+demo:
+	$(call bench_run,throng_demo,+MMmcs 0)
 
 # make bench-targets: the BEAM bridge's targets (memory per idle session,
 # casts per second, call round trip) at a million sessions of gen_statem,
 # of Throng's default engine and of an engine with inline => all
 # (bench/throng_targets.erl); about a minute.
 bench-targets:
-	$(REBAR3) compile
-	mkdir -p $(DEMO_EBIN)
-	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_targets.erl
-	erl -noshell +P 2000000 +MMmcs 0 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
-		-eval 'throng_targets:main()'
+	$(call bench_run,throng_targets,+MMmcs 0)
 
 # make bench-port: the port backend, at the protocol (this VM speaks to
 # throng_port directly: pipelined and batched casts, round trips) and
 # through the throng API beside a NIF engine (bench/throng_port_bench.erl).
 bench-port:
-	$(REBAR3) compile
-	mkdir -p $(DEMO_EBIN)
-	erlc -o $(DEMO_EBIN) bench/demo_lock.erl bench/throng_port_bench.erl
-	erl -noshell +P 2000000 -pa _build/rebar3/default/lib/throng/ebin -pa $(DEMO_EBIN) \
-		-eval 'throng_port_bench:main()'
+	$(call bench_run,throng_port_bench,)
 
 # make fuzz: the port's frame decoder under libFuzzer (nightly Rust and
 # cargo-fuzz: `rustup toolchain install nightly`, `cargo install

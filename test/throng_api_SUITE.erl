@@ -151,16 +151,11 @@ end_per_suite(Config) ->
     [application:stop(A) || A <- lists:reverse(?config(started, Config))],
     ok.
 
-init_per_group(B, Config) when B =:= nif; B =:= port ->
-    ok = throng_backends:use(B),
-    [{backend, B} | Config];
-init_per_group(_, Config) ->
-    Config.
+init_per_group(Group, Config) ->
+    throng_backends:init_group(Group, Config).
 
-end_per_group(port, _Config) ->
-    throng_backends:use(nif);
-end_per_group(_, _Config) ->
-    ok.
+end_per_group(Group, _Config) ->
+    throng_backends:end_group(Group).
 
 init_per_testcase(_Case, Config) ->
     Config.

@@ -4,7 +4,7 @@
 %%% every case that uses the default engine runs there.
 -module(throng_backends).
 
--export([all/0, groups/1, use/1]).
+-export([all/0, groups/1, use/1, init_group/2, end_group/1]).
 
 %% @doc The backends, as group names.
 -spec all() -> [nif | port].
@@ -30,4 +30,22 @@ use(Backend) ->
                   throng_port_engine -> port;
                   throng_nif -> nif
               end,
+    ok.
+
+%% @doc For a suite's `init_per_group/2': in a backend's group, `throng'
+%% runs with its default engine there and `{backend, B}' joins the config;
+%% other groups are left as they are.
+-spec init_group(atom(), list()) -> list().
+init_group(B, Config) when B =:= nif; B =:= port ->
+    ok = use(B),
+    [{backend, B} | Config];
+init_group(_, Config) ->
+    Config.
+
+%% @doc For a suite's `end_per_group/2': after the port group, the default
+%% engine is the NIF's again.
+-spec end_group(atom()) -> ok.
+end_group(port) ->
+    use(nif);
+end_group(_) ->
     ok.
