@@ -15,9 +15,16 @@
 %%%
 %%% Every function takes the same arguments and returns or exits as its
 %%% `gen_statem' (or `sys') counterpart does.
+%%%
+%%% A session's logic may also be a native machine, Rust code that runs in
+%%% the engine itself (docs/native-machines.md): start it with
+%%% `{native, Name}' where a callback module goes, e.g.
+%%% `throng:start_link({native, code_lock}, #{code => [1,2,3]}, [])'; every
+%%% other function works on it as on any session.
 -module(throng).
 
--export([start_link/3, start/3, start_monitor/3]).
+-export([start_link/3, start/3, start_monitor/3, start_many/3, start_link_many/3]).
+-export([cast_many/1, send_many/1]).
 -export([call/2, call/3, cast/2, send/2, reply/1, reply/2]).
 -export([send_request/2, wait_response/2, receive_response/2, check_response/2]).
 -export([stop/1, stop/3, sync/1, suspend/1, resume/1, get_state/1, get_status/1]).
@@ -26,7 +33,7 @@
 -export([start_timer/2, cancel_timer/1, monitor_process/1]).
 -export([start_engine/1, stop_engine/1, engine_stats/1, default_engine/0]).
 
--export_type([session/0, engine/0, from/0, start_opt/0, request_id/0, server_ref/0]).
+-export_type([session/0, engine/0, from/0, start_opt/0, request_id/0, server_ref/0, machine/0]).
 
 -opaque engine() :: throng_backend:engine().
 -type session() :: {throng, engine(), non_neg_integer()}.
@@ -35,6 +42,8 @@
 -type server_ref() :: session() | {name, term()} | {name, engine(), term()}.
 -opaque request_id() :: {'$throng_request', reference(), session()}.
 -type start_ret() :: {ok, session()} | ignore | {error, term()}.
+%% A callback module, or a native machine by the name it is registered as.
+-type machine() :: module() | {native, atom()}.
 
 -define(SELF, '$throng_self').
 
@@ -43,21 +52,69 @@
 %% @doc Starts a session of `Module' (`Module:init(Args)' runs in an
 %% executor) owned by the caller: the session stops, with reason
 %% `shutdown', when the caller exits. As `gen_statem:start_link/3'.
--spec start_link(module(), term(), [start_opt()]) -> start_ret().
-start_link(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
-    do_start(Module, Args, Opts, erlang:self(), false).
+%% `Module' may be `{native, Name}': a native machine, whose `init' runs
+%% in the engine at once.
+-spec start_link(machine(), term(), [start_opt()]) -> start_ret().
+start_link(Module, Args, Opts) when is_list(Opts) ->
+    do_start(machine(Module), Args, Opts, erlang:self(), false).
 
 %% @doc Starts a session not tied to the caller. As `gen_statem:start/3'.
--spec start(module(), term(), [start_opt()]) -> start_ret().
-start(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
-    do_start(Module, Args, Opts, undefined, false).
+-spec start(machine(), term(), [start_opt()]) -> start_ret().
+start(Module, Args, Opts) when is_list(Opts) ->
+    do_start(machine(Module), Args, Opts, undefined, false).
 
 %% @doc Starts a session and monitors it, atomically. As
 %% `gen_statem:start_monitor/3': `{ok, {Session, MRef}}'.
--spec start_monitor(module(), term(), [start_opt()]) ->
+-spec start_monitor(machine(), term(), [start_opt()]) ->
           {ok, {session(), reference()}} | ignore | {error, term()}.
-start_monitor(Module, Args, Opts) when is_atom(Module), is_list(Opts) ->
-    do_start(Module, Args, Opts, undefined, true).
+start_monitor(Module, Args, Opts) when is_list(Opts) ->
+    do_start(machine(Module), Args, Opts, undefined, true).
+
+machine(Module) when is_atom(Module) -> Module;
+machine({native, Name} = Native) when is_atom(Name) -> Native;
+machine(Other) -> erlang:error(badarg, [Other]).
+
+%% @doc Starts a session per element of `ArgsList', as `start/3' each, and
+%% returns their results in order. For a native machine the engine starts
+%% them in batches (one NIF call per half millisecond of work, one port
+%% frame per 10,000 sessions). `Opts': `{engine, E}' (and `{timeout, T}'
+%% for a callback module); names are refused (`badarg').
+-spec start_many(machine(), [term()], [start_opt()]) -> [start_ret()].
+start_many(Module, ArgsList, Opts) ->
+    many(machine(Module), ArgsList, Opts, undefined).
+
+%% @doc As `start_many/3', the sessions tied to the caller as by
+%% `start_link/3'.
+-spec start_link_many(machine(), [term()], [start_opt()]) -> [start_ret()].
+start_link_many(Module, ArgsList, Opts) ->
+    many(machine(Module), ArgsList, Opts, erlang:self()).
+
+many(Module, ArgsList, Opts, Owner) when is_list(ArgsList), is_list(Opts) ->
+    lists:keymember(name, 1, Opts) andalso erlang:error(badarg, [Module, ArgsList, Opts]),
+    case Module of
+        {native, Name} ->
+            E = opt_engine(Opts),
+            native_many(E, Name, ArgsList, Owner, []);
+        _ when Owner =:= undefined ->
+            [start(Module, A, Opts) || A <- ArgsList];
+        _ ->
+            [start_link(Module, A, Opts) || A <- ArgsList]
+    end.
+
+native_many(_E, _Name, [], _Owner, Acc) ->
+    lists:append(lists:reverse(Acc));
+native_many(E, Name, ArgsList, Owner, Acc) ->
+    case throng_lib:retry(fun() -> throng_backend:native_start_many(E, Name, ArgsList, Owner) end) of
+        {Results, Rest} when is_list(Results) ->
+            Started = [case R of
+                           {ok, Sid} -> {ok, {throng, E, Sid}};
+                           Other -> Other
+                       end || R <- Results],
+            native_many(E, Name, Rest, Owner, [Started | Acc]);
+        {error, _} = Error ->
+            %% Nothing more was started: each remaining start fails so.
+            native_many(E, Name, [], Owner, [[Error || _ <- ArgsList] | Acc])
+    end.
 
 do_start(Module, Args, Opts, Owner, Monitor) ->
     E = opt_engine(Opts),
@@ -76,11 +133,31 @@ do_start(Module, Args, Opts, Owner, Monitor) ->
             end
     end.
 
-do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
-    Timeout = case proplists:get_value(timeout, Opts, infinity) of
-                  T when T =:= infinity; is_integer(T), T >= 0 -> T;
-                  Bad -> erlang:error(badarg, [{timeout, Bad}])
+do_start(E, {native, Machine}, Args, Opts, Owner, Monitor, Name) ->
+    _ = start_timeout(Opts),
+    Tag = make_ref(),
+    Watcher = case Monitor of
+                  true -> {erlang:self(), Tag};
+                  false -> undefined
               end,
+    case throng_lib:retry(fun() -> throng_backend:native_start(E, Machine, Args, Owner, Watcher) end) of
+        {ok, Sid} ->
+            _ = case Name of
+                    {name, N} -> throng_names:confirm(E, N, Sid);
+                    none -> ok
+                end,
+            S = {throng, E, Sid},
+            case Monitor of
+                true -> {ok, {S, remember(Tag, E, Sid)}};
+                false -> {ok, S}
+            end;
+        Failed ->
+            %% ignore or {error, R}: a watcher also got the DOWN notice.
+            flush_down(Tag),
+            Failed
+    end;
+do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
+    Timeout = start_timeout(Opts),
     Tag = make_ref(),
     case throng_lib:retry(fun() -> throng_backend:session_start(E, Module, Args, erlang:self(), Tag, Owner) end) of
         {ok, Sid} ->
@@ -113,6 +190,12 @@ do_start(E, Module, Args, Opts, Owner, Monitor, Name) ->
             end;
         {error, Reason} ->
             {error, Reason}
+    end.
+
+start_timeout(Opts) ->
+    case proplists:get_value(timeout, Opts, infinity) of
+        T when T =:= infinity; is_integer(T), T >= 0 -> T;
+        Bad -> erlang:error(badarg, [{timeout, Bad}])
     end.
 
 opt_engine(Opts) ->
@@ -181,6 +264,74 @@ send(S, Msg) ->
 
 accepted({error, queue_full} = Full) -> Full;
 accepted(_) -> ok.
+
+%% @doc A `cast' event per `{Session, Msg}', in list order per session, in
+%% as few engine calls as can be (one NIF call per half millisecond of
+%% work, one port frame per 10,000 events). `ok', or `{error, Refused}'
+%% naming the events not queued with why (`queue_full', or the error of an
+%% engine that could not take them); every other event was queued. As for
+%% `cast/2', an event to a session that does not exist is dropped.
+-spec cast_many([{server_ref(), term()}]) -> ok | {error, [{session(), term()}]}.
+cast_many(Events) when is_list(Events) ->
+    send_many(cast, Events).
+
+%% @doc An `info' event per `{Session, Msg}', as `cast_many/1'.
+-spec send_many([{server_ref(), term()}]) -> ok | {error, [{session(), term()}]}.
+send_many(Events) when is_list(Events) ->
+    send_many(info, Events).
+
+send_many(Kind, Events) ->
+    Refused = lists:append([send_all(E, Kind, Items, []) || {E, Items} <- by_engine(Events)]),
+    case Refused of
+        [] -> ok;
+        _ -> {error, Refused}
+    end.
+
+%% `[{Engine, [{Sid, Msg}]}]', in order; one engine (the common case) in
+%% one pass.
+by_engine([]) ->
+    [];
+by_engine([{S, _} | _] = Events) ->
+    {throng, E, _} = ref(S),
+    case same_engine(Events, E, []) of
+        {ok, Items} -> [{E, Items}];
+        mixed -> group(Events, #{}, [])
+    end.
+
+same_engine([], _E, Acc) ->
+    {ok, lists:reverse(Acc)};
+same_engine([{S, Msg} | T], E, Acc) ->
+    case ref(S) of
+        {throng, E, Sid} -> same_engine(T, E, [{Sid, Msg} | Acc]);
+        _ -> mixed
+    end;
+same_engine([Bad | _], _E, _Acc) ->
+    erlang:error(badarg, [Bad]).
+
+group([], ByE, Order) ->
+    [{E, lists:reverse(maps:get(E, ByE))} || E <- lists:reverse(Order)];
+group([{S, Msg} | T], ByE, Order) ->
+    {throng, E, Sid} = ref(S),
+    case ByE of
+        #{E := L} -> group(T, ByE#{E := [{Sid, Msg} | L]}, Order);
+        #{} -> group(T, ByE#{E => [{Sid, Msg}]}, [E | Order])
+    end;
+group([Bad | _], _, _) ->
+    erlang:error(badarg, [Bad]).
+
+send_all(_E, _Kind, [], Refused) ->
+    lists:append(lists:reverse(Refused));
+send_all(E, Kind, Items, Refused) ->
+    case throng_backend:session_send_many(E, Kind, Items) of
+        {[], Items} ->
+            %% No progress: the first session's shard was busy.
+            erlang:yield(),
+            send_all(E, Kind, Items, Refused);
+        {Now, Rest} when is_list(Now) ->
+            send_all(E, Kind, Rest, [[{{throng, E, Sid}, R} || {Sid, R} <- Now] | Refused]);
+        {error, R} ->
+            send_all(E, Kind, [], [[{{throng, E, Sid}, R} || {Sid, _} <- Items] | Refused])
+    end.
 
 %% The hot path of cast/2 and send/2: throng_lib:retry/1 without a fun.
 %% Outside callbacks the engine may hand the callback to the sender (its

@@ -38,6 +38,7 @@
 -export([session_start/6, session_init_result/4, session_raise/4, session_terminated/2,
          session_send/5, session_call/6, session_done/5, session_system/5, session_monitor/4,
          session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
+-export([native_start/5, native_start_many/4, session_send_many/3]).
 -export([owner/1, module/1]).
 
 -type engine() :: throng_nif:engine() | throng_port_engine:handle().
@@ -78,6 +79,11 @@
 -callback session_abandon(engine(), sid(), pid(), term()) -> ok | error().
 -callback session_kill(engine(), sid(), term()) -> ok | error().
 -callback session_alive(engine(), sid()) -> boolean() | error().
+-callback native_start(engine(), atom(), term(), pid() | undefined, {pid(), term()} | undefined) ->
+    {ok, sid()} | ignore | {error, term()}.
+-callback native_start_many(engine(), atom(), [term()], pid() | undefined) ->
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | error().
+-callback session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]} | error().
 
 %%% ------------------------------------------------------------ dispatch
 
@@ -192,3 +198,22 @@ session_kill(E, Sid, Reason) -> throng_port_engine:session_kill(E, Sid, Reason).
 -spec session_alive(engine(), sid()) -> boolean() | error().
 session_alive(E, Sid) when ?IS_NIF(E) -> throng_nif:session_alive(E, Sid);
 session_alive(E, Sid) -> throng_port_engine:session_alive(E, Sid).
+
+%% @doc As `throng_nif:native_start/5'.
+-spec native_start(engine(), atom(), term(), pid() | undefined, {pid(), term()} | undefined) ->
+    {ok, sid()} | ignore | {error, term()}.
+native_start(E, Name, Args, Owner, Watcher) when ?IS_NIF(E) -> throng_nif:native_start(E, Name, Args, Owner, Watcher);
+native_start(E, Name, Args, Owner, Watcher) -> throng_port_engine:native_start(E, Name, Args, Owner, Watcher).
+
+%% @doc As `throng_nif:native_start_many/4' (a port engine starts the whole
+%% list in one frame: `Rest' is `[]').
+-spec native_start_many(engine(), atom(), [term()], pid() | undefined) ->
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | error().
+native_start_many(E, Name, ArgsList, Owner) when ?IS_NIF(E) -> throng_nif:native_start_many(E, Name, ArgsList, Owner);
+native_start_many(E, Name, ArgsList, Owner) -> throng_port_engine:native_start_many(E, Name, ArgsList, Owner).
+
+%% @doc As `throng_nif:session_send_many/3' (a port engine sends the whole
+%% list in one frame: `Rest' is `[]').
+-spec session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]} | error().
+session_send_many(E, Kind, Items) when ?IS_NIF(E) -> throng_nif:session_send_many(E, Kind, Items);
+session_send_many(E, Kind, Items) -> throng_port_engine:session_send_many(E, Kind, Items).

@@ -18,6 +18,7 @@
 -export([session_start/6, session_init_result/4, session_raise/4,
          session_terminated/2, session_send/5, session_call/6, session_done/5, session_system/5,
          session_monitor/4, session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
+-export([native_start/5, native_start_many/4, session_send_many/3]).
 
 -on_load(init/0).
 
@@ -101,6 +102,30 @@ session_terminated(_E, _Sid) -> erlang:nif_error(nif_not_loaded).
 %% caller to run: `{run, Work}' (then `session_done/5').
 -spec session_send(engine(), sid(), cast | info, term(), boolean()) -> ok | {run, tuple()} | error().
 session_send(_E, _Sid, _Kind, _Msg, _Inline) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Starts a session of the native machine `Name' (its `init' runs at
+%% once, in the engine): `{ok, Sid}', `ignore' or `{error, Reason}';
+%% `{error, {unknown_native_machine, Name}}' when no machine has that name.
+%% `Owner': the session dies with this pid (or `undefined'); `Watcher':
+%% `{Pid, Tag}' monitoring the session from before init runs (or
+%% `undefined').
+-spec native_start(engine(), atom(), term(), pid() | undefined, {pid(), term()} | undefined) ->
+    {ok, sid()} | ignore | {error, term()}.
+native_start(_E, _Name, _Args, _Owner, _Watcher) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Starts a native session per element of `ArgsList', for about half
+%% a millisecond at most: `{Results, Rest}', the results in order (as
+%% `native_start/5''s), `Rest' the arguments not started yet.
+-spec native_start_many(engine(), atom(), [term()], pid() | undefined) ->
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
+native_start_many(_E, _Name, _ArgsList, _Owner) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc A `cast' or `info' event per `{Sid, Msg}', in order, for about half
+%% a millisecond at most: `{Refused, Rest}', `Refused' the `{Sid, Reason}'
+%% of events not queued (`queue_full'; a session that does not exist is
+%% not refused, as for `cast'), `Rest' the events not sent yet.
+-spec session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]}.
+session_send_many(_E, _Kind, _Items) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A callback handed out with `{run, Work}' returned `Result' (with
 %% `Modes' as for `session_init_result/4'). `{run, Work}' again for the

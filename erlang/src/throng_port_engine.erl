@@ -68,6 +68,7 @@
 -export([start_link/1, request/2, info/1, find_program/1]).
 -export([engine_stats/1, engine_stop/1, executor_take/3, executor_done/4]).
 -export([session_start/6, session_init_result/4, session_raise/4, session_terminated/2,
+         native_start/5, native_start_many/4, session_send_many/3,
          session_send/5, session_call/6, session_done/5, session_system/5, session_monitor/4,
          session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
@@ -90,6 +91,10 @@
 -define(REQ_OVERHEAD, 64).
 %% Owner messages beyond which a cast waits for its answer.
 -define(ASYNC_QUEUE, 1000).
+%% Sessions started, or events sent, by one `native_start_many' or
+%% `session_send_many' request (one frame).
+-define(MANY, 10000).
+-define(MAX_NATIVE_ATOMS, 10000).
 
 -type handle() :: {throng_port, pid()}.
 -type opts() :: #{backend => port, name => atom(), default => boolean(),
@@ -319,6 +324,38 @@ executor_done(E, Ix, Results, Max) -> request(E, {executor_done, Ix, Results, Ma
 session_start(E, Module, Args, Pid, Tag, Owner) -> request(E, {session_start, Module, Args, Pid, Tag, Owner}).
 
 %% @doc See `throng_backend'.
+-spec native_start(handle(), atom(), term(), pid() | undefined, {pid(), term()} | undefined) ->
+          {ok, throng_backend:sid()} | ignore | {error, term()}.
+native_start(E, Name, Args, Owner, Watcher) -> request(E, {native_start, Name, Args, Owner, Watcher}).
+
+%% @doc See `throng_backend'. Up to `?MANY' sessions a request (one frame);
+%% `Rest' is what is left.
+-spec native_start_many(handle(), atom(), [term()], pid() | undefined) ->
+          {[{ok, throng_backend:sid()} | ignore | {error, term()}], [term()]} | throng_backend:error().
+native_start_many(E, Name, ArgsList, Owner) ->
+    {Now, Rest} = split_many(ArgsList),
+    case request(E, {native_start_many, Name, Now, Owner}) of
+        Results when is_list(Results) -> {Results, Rest};
+        Error -> Error
+    end.
+
+%% @doc See `throng_backend'. Up to `?MANY' events a request (one frame);
+%% `Rest' is what is left.
+-spec session_send_many(handle(), cast | info, [{throng_backend:sid(), term()}]) ->
+          {[{throng_backend:sid(), atom()}], [{throng_backend:sid(), term()}]} | throng_backend:error().
+session_send_many(E, Kind, Items) ->
+    {Now, Rest} = split_many(Items),
+    case request(E, {session_send_many, Kind, Now}) of
+        Refused when is_list(Refused) -> {Refused, Rest};
+        Error -> Error
+    end.
+
+split_many(List) ->
+    try lists:split(?MANY, List)
+    catch error:badarg -> {List, []}
+    end.
+
+%% @doc See `throng_backend'.
 -spec session_init_result(handle(), throng_backend:sid(), term(), throng_backend:modes()) ->
           {ok, term()} | ignore | {error, term()} | gone.
 session_init_result(E, Sid, Result, Modes) -> request(E, {session_init_result, Sid, Result, Modes}).
@@ -540,6 +577,7 @@ open(#st{program = Program, opts = Opts} = St) ->
                 {Port, {data, Bin}} ->
                     case decode(Bin) of
                         {hello, ?PROTOCOL, #{max_in_flight := MaxIn, max_frame_bytes := MaxFrame} = Info} ->
+                            native_atoms(Info),
                             {os_pid, OsPid} = erlang:port_info(Port, os_pid),
                             {ok, St#st{port = Port, os_pid = OsPid, hello = Info,
                                        max_in_flight = MaxIn, max_frame_bytes = MaxFrame}};
@@ -722,6 +760,18 @@ wire({session_start, Module, Args, Pid, Tag, Owner}, St0) ->
                   _ -> dest(Owner, St1)
               end,
     {{session_start, Module, Args, {D, Tag}, O}, {start, Pid, Tag}, St};
+wire({native_start, Name, Args, Owner, Watcher}, St0) ->
+    {O, St1} = opt_dest(Owner, St0),
+    case Watcher of
+        {Pid, Tag} ->
+            {D, St} = dest(Pid, St1),
+            {{native_start, Name, Args, O, {D, Tag}}, {native_start, Pid, Tag}, St};
+        _ ->
+            {{native_start, Name, Args, O, Watcher}, none, St1}
+    end;
+wire({native_start_many, Name, ArgsList, Owner}, St0) ->
+    {O, St} = opt_dest(Owner, St0),
+    {{native_start_many, Name, ArgsList, O}, none, St};
 wire({session_call, Sid, Pid, Tag, Req, Inline}, St0) ->
     {D, St} = dest(Pid, St0),
     {{session_call, Sid, {D, Tag}, Req, Inline}, {monitor, Pid, Tag, Sid}, St};
@@ -740,6 +790,9 @@ wire({session_raise, Sid, init, _} = Op, St) ->
     {Op, {init_done, Sid}, St};
 wire(Op, St) ->
     {Op, none, St}.
+
+opt_dest(undefined, St) -> {undefined, St};
+opt_dest(Pid, St) -> dest(Pid, St).
 
 dest(Pid, #st{dests = Dests} = St) when is_pid(Pid) ->
     case Dests of
@@ -839,6 +892,8 @@ watch(#caller{watch = {init_done, Sid}}, Result, #st{starts = Starts, watches = 
         error ->
             St
     end;
+watch(#caller{watch = {native_start, Pid, Tag}}, {ok, Sid}, St) ->
+    St#st{watches = (St#st.watches)#{{Pid, Tag} => {monitor, Sid}}};
 watch(#caller{watch = {monitor, Pid, Tag, Sid}}, Result, St) when Result =:= ok; element(1, Result) =:= run ->
     St#st{watches = (St#st.watches)#{{Pid, Tag} => {monitor, Sid}}};
 watch(_, _, St) ->
@@ -858,6 +913,16 @@ reply(#caller{to = Alias}, Result) -> Alias ! {Alias, Result}, ok.
 cancel(#caller{timer = undefined}) -> ok;
 cancel(#caller{timer = T}) -> _ = erlang:cancel_timer(T, [{async, true}, {info, false}]), ok.
 
+%% The atoms of the program's native machines (its hello lists them, at
+%% most ?MAX_NATIVE_ATOMS): they exist before a frame holding one is
+%% decoded with `[safe]'. The program is the engine's own binary, and the
+%% list is bounded.
+native_atoms(#{native_atoms := Names}) when is_list(Names), length(Names) =< ?MAX_NATIVE_ATOMS ->
+    _ = [binary_to_atom(N, utf8) || N <- Names, is_binary(N), byte_size(N) =< 255],
+    ok;
+native_atoms(_) ->
+    ok.
+
 %% The atoms the program writes (docs/port-protocol.md): they exist once
 %% this module is loaded, so `binary_to_term(_, [safe])' accepts its frames.
 known_atoms() ->
@@ -868,7 +933,8 @@ known_atoms() ->
      too_many_sessions, not_waiting, badarg, busy, run, gone, frame_too_large, bad_etf,
      truncated, trailing_bytes, unsupported_tag, too_deep, too_many_terms, bad_bit_binary,
      atom_too_long, invalid, bad_frame, unknown_op, hello_expected, already_hello,
-     version_mismatch, bad_hello_opts, shards, dest_down, executors,
+     version_mismatch, bad_hello_opts, shards, dest_down, executors, native, panic,
+     unknown_native_machine,
      work,
      %% Work items, exit reasons, reports (the shapes throng_nif builds).
      init, terminate, event, enter, state_functions, handle_event_function, state_enter,

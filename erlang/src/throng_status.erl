@@ -81,6 +81,9 @@ report(#{modules := [Mod | _], state := {State, Data}, reason := {Class, Reason,
 
 %% gen:format_status/4: which format_status the module has, and what it
 %% made of the status.
+format({native, _}, _Opt, _In, _State, _Data) ->
+    %% A native machine has no format_status.
+    none;
 format(Mod, Opt, In, State, Data) ->
     _ = code:ensure_loaded(Mod),
     case {erlang:function_exported(Mod, format_status, 1),

@@ -36,6 +36,12 @@ impl Etf {
         Etf(bytes)
     }
 
+    /// A term many sessions share (a state name): stored once, never
+    /// freed; copies hold no heap. For a machine's constants only.
+    pub fn shared(bytes: &[u8]) -> Etf {
+        Etf(Bytes::shared(bytes))
+    }
+
     /// Heap bytes this term holds (0 for shared bytes).
     pub fn heap_bytes(&self) -> usize {
         self.0.heap_bytes()

@@ -18,9 +18,12 @@
 
 pub mod etf;
 pub mod machine;
+pub mod native;
 pub mod parse;
+pub mod term;
 pub mod view;
 
 pub use etf::Etf;
-pub use machine::{Beam, BeamFrom, Host, InitArgs, Work};
+pub use machine::{Beam, BeamFrom, Host, InitArgs, Mod, Work};
+pub use native::{Native, NativeId, Natives};
 pub use view::{Name, TermView};

@@ -12,6 +12,17 @@ use throng_core::TerminateResult;
 use throng_core::{CallbackMode, CallbackResult, Cx, ExitReason, InitResult, Invocation, Machine, Step};
 
 use crate::etf::Etf;
+use crate::native::{NativeId, Natives};
+
+/// A session's callback module: a BEAM module (its callbacks run in an
+/// executor) or a native machine (Rust code, run in the engine at once).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Mod<A> {
+    /// A BEAM callback module.
+    Beam(A),
+    /// A native machine, by its index in the engine's [`Natives`].
+    Native(NativeId),
+}
 
 /// What differs between the hosts of [`Beam`].
 pub trait Host: Send + Sync + 'static {
@@ -68,24 +79,44 @@ pub enum Work<H: Host> {
         /// `Data`.
         data: Etf,
     },
+    /// A native machine's message to a process: `To ! Msg` (`To` a pid
+    /// the machine was given, as its encoding).
+    Send {
+        /// The process, encoded (a pid; anything else is dropped).
+        to: Etf,
+        /// The message.
+        msg: Etf,
+    },
 }
 
-/// The BEAM callback-module machine. Holds the `callback_mode()` results
-/// the executors report, per module.
+/// The machine of an engine's sessions: BEAM callback modules, whose
+/// callbacks run in executors, and native machines ([`Natives`]). Holds the
+/// `callback_mode()` results the executors report, per module.
 pub struct Beam<H: Host> {
     modes: RwLock<HashMap<H::Module, Result<CallbackMode, Etf>>>,
+    natives: Natives<H>,
 }
 
 impl<H: Host> Default for Beam<H> {
     fn default() -> Self {
-        Beam { modes: RwLock::new(HashMap::new()) }
+        Beam::new(Natives::default())
     }
 }
 
 impl<H: Host> Beam<H> {
+    /// The machine, with these native machines.
+    pub fn new(natives: Natives<H>) -> Self {
+        Beam { modes: RwLock::new(HashMap::new()), natives }
+    }
+
     /// Records a module's callback mode (as read by an executor).
     pub fn set_mode(&self, module: H::Module, mode: Result<CallbackMode, Etf>) {
         self.modes.write().unwrap_or_else(|p| p.into_inner()).insert(module, mode);
+    }
+
+    /// The native machines of this engine.
+    pub fn natives(&self) -> &Natives<H> {
+        &self.natives
     }
 }
 
@@ -96,19 +127,37 @@ impl<H: Host> Machine for Beam<H> {
     type TimeoutName = Etf;
     type Reply = Etf;
     type Reason = Etf;
-    type Module = H::Module;
+    type Module = Mod<H::Module>;
     type Args = InitArgs<H::Pid>;
     type From = BeamFrom<H::Pid>;
     type Watcher = BeamFrom<H::Pid>;
     type Term = Etf;
     type Emit = Work<H>;
 
-    fn init(&self, cx: &mut Cx<'_, Self>, module: &H::Module, args: InitArgs<H::Pid>) -> Step<InitResult<Self>> {
-        cx.out.emit(cx.session, Work::Init { module: module.clone(), args: args.args, from: args.from });
-        Step::Pending
+    fn init(&self, cx: &mut Cx<'_, Self>, module: &Mod<H::Module>, args: InitArgs<H::Pid>) -> Step<InitResult<Self>> {
+        match module {
+            Mod::Beam(module) => {
+                cx.out.emit(cx.session, Work::Init { module: module.clone(), args: args.args, from: args.from });
+                Step::Pending
+            }
+            Mod::Native(id) => match self.natives.get(*id) {
+                Some(native) => Step::Ready(native.init(cx, &args.args)),
+                None => Step::Ready(InitResult::Stop(Etf::atom_and_text("undefined_native_machine", ""))),
+            },
+        }
     }
 
-    fn callback_mode(&self, module: &H::Module) -> Result<CallbackMode, Etf> {
+    fn callback_mode(&self, module: &Mod<H::Module>) -> Result<CallbackMode, Etf> {
+        let module = match module {
+            Mod::Beam(module) => module,
+            Mod::Native(id) => {
+                return self
+                    .natives
+                    .get(*id)
+                    .map(|n| n.callback_mode())
+                    .ok_or_else(|| Etf::atom_and_text("undefined_callback_mode", ""))
+            }
+        };
         match self.modes.read().unwrap_or_else(|p| p.into_inner()).get(module) {
             Some(mode) => mode.clone(),
             // Executors report every module a result names before the
@@ -118,6 +167,15 @@ impl<H: Host> Machine for Beam<H> {
     }
 
     fn handle_event(&self, cx: &mut Cx<'_, Self>, call: Invocation<'_, Self>) -> Step<CallbackResult<Self>> {
+        let module = match &call {
+            Invocation::Event { module, .. } | Invocation::Enter { module, .. } => *module,
+        };
+        if let Mod::Native(id) = module {
+            return Step::Ready(match self.natives.get(*id) {
+                Some(native) => native.handle_event(cx, call),
+                None => CallbackResult::Stop(Some(Etf::atom_and_text("undefined_native_machine", "")), None),
+            });
+        }
         cx.out.dispatch(cx.session, &call);
         Step::Pending
     }
@@ -125,11 +183,20 @@ impl<H: Host> Machine for Beam<H> {
     fn terminate(
         &self,
         cx: &mut Cx<'_, Self>,
-        module: &H::Module,
+        module: &Mod<H::Module>,
         reason: &ExitReason<Self>,
         state: &Etf,
         data: &Etf,
     ) -> Step<TerminateResult<Self>> {
+        let module = match module {
+            Mod::Beam(module) => module,
+            Mod::Native(id) => {
+                if let Some(native) = self.natives.get(*id) {
+                    native.terminate(cx, reason, state, data);
+                }
+                return Step::Ready(TerminateResult::Ok);
+            }
+        };
         let work = Work::Terminate {
             module: module.clone(),
             reason: reason.clone(),

@@ -12,7 +12,7 @@ use throng_core::{
 };
 
 use crate::etf::Etf;
-use crate::machine::{Beam, BeamFrom, Host};
+use crate::machine::{Beam, BeamFrom, Host, Mod};
 use crate::view::{Name, TermView};
 
 /// The machine a view's host runs.
@@ -277,8 +277,12 @@ fn action<T: TermView>(t: T) -> Action<M<T>> {
     match items.len() {
         2 if is(Name::Postpone) => items[1].boolean().map_or_else(bad, Action::PostponeFlag),
         2 if is(Name::Hibernate) => items[1].boolean().map_or_else(bad, Action::Hibernate),
-        2 if is(Name::ChangeCallbackModule) => items[1].module().map_or_else(bad, Action::ChangeCallbackModule),
-        2 if is(Name::PushCallbackModule) => items[1].module().map_or_else(bad, Action::PushCallbackModule),
+        2 if is(Name::ChangeCallbackModule) => {
+            items[1].module().map(Mod::Beam).map_or_else(bad, Action::ChangeCallbackModule)
+        }
+        2 if is(Name::PushCallbackModule) => {
+            items[1].module().map(Mod::Beam).map_or_else(bad, Action::PushCallbackModule)
+        }
         3 if is(Name::Reply) => match from(items[1]) {
             Some(f) => Action::Reply(f, items[2].store()),
             None => bad(),

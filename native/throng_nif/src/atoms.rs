@@ -21,4 +21,5 @@ rustler::atoms! {
     replace_state,
     sessions, queued_events, timers, table_bytes, memory, executor_queue, inline_runs, live,
     true_ = "true", false_ = "false",
+    native, unknown_native_machine,
 }

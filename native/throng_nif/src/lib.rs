@@ -30,6 +30,7 @@ mod atoms;
 mod beam;
 mod etf;
 mod inline;
+mod native;
 mod out;
 mod parse;
 mod queue;
@@ -50,6 +51,7 @@ use crate::beam::{Beam, BeamFrom, InitArgs};
 use crate::etf::{Etf, EtfNif};
 use crate::out::{reason_term, Form, Out};
 use crate::queue::{Item, Queue, Ring};
+use throng_beam::Mod;
 
 /// Version of the engine this library was built from: `throng_core`'s crate
 /// version, as a binary.
@@ -286,16 +288,20 @@ fn shutdown_etf() -> Etf {
 }
 
 /// The one place engine errors become terms: `{error, Atom}`.
-fn error_term<'a>(env: Env<'a>, e: Error) -> Term<'a> {
-    let atom = match e {
+pub(crate) fn error_term<'a>(env: Env<'a>, e: Error) -> Term<'a> {
+    (atoms::error(), error_reason(env, e)).encode(env)
+}
+
+/// The atom of an engine error.
+pub(crate) fn error_reason(_env: Env<'_>, e: Error) -> Atom {
+    match e {
         Error::NoProc => atoms::noproc(),
         Error::TooManySessions => atoms::too_many_sessions(),
         Error::QueueFull => atoms::queue_full(),
         Error::NotWaiting => atoms::not_waiting(),
         Error::Badarg => atoms::badarg(),
         Error::Busy => atoms::busy(),
-    };
-    (atoms::error(), atom).encode(env)
+    }
 }
 
 fn ok_or_error<'a>(env: Env<'a>, r: Result<(), Error>) -> Term<'a> {
@@ -341,7 +347,13 @@ fn engine_new<'a>(env: Env<'a>, opts: Term<'a>, now_ns: i64) -> NifResult<Term<'
         Ok(v) if v.decode::<Atom>().ok() == Some(atoms::all()) => inline::Mode::All,
         Ok(_) => return Err(rustler::Error::BadArg),
     };
-    let engine = match Engine::new(Beam::default(), config, SystemClock::from_nanos(i128::from(now_ns))) {
+    let natives = throng_machines::natives();
+    // Terms the native machines write are decoded with rustler's safe
+    // binary_to_term: their atoms must exist.
+    for name in natives.atoms().chain(["panic", "native", "unknown_native_machine"]) {
+        let _ = Atom::from_str(env, name);
+    }
+    let engine = match Engine::new(Beam::new(natives), config, SystemClock::from_nanos(i128::from(now_ns))) {
         Ok(e) => e,
         Err(e) => return Ok(error_term(env, e)),
     };
@@ -510,7 +522,7 @@ fn engine_stats<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
 /// Marks the calling scheduler thread: engine calls made on it never wait
 /// for a busy shard; they return `{error, busy}` and the Erlang side tries
 /// again after `erlang:yield()`.
-fn on_scheduler() {
+pub(crate) fn on_scheduler() {
     throng_core::set_nonblocking_thread(true);
 }
 
@@ -523,7 +535,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     r
 }
 
-fn sid(raw: u64) -> SessionId {
+pub(crate) fn sid(raw: u64) -> SessionId {
     SessionId::from_u64(raw)
 }
 
@@ -546,26 +558,31 @@ fn session_start<'a>(
     let watcher = Some(from.clone());
     let init = InitArgs { args: Etf::encode(init_args), from };
     let mut out = Out::nif(env, &engine);
-    let started = engine.engine.start_monitored(module, init, watcher, &mut out);
+    let started = engine.engine.start_monitored(Mod::Beam(module), init, watcher, &mut out);
     match started {
         Ok(Started::Pending(id)) => {
-            if let Ok(owner) = owner.decode::<LocalPid>() {
-                let mut owners = engine.owners.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some((_, ids)) = owners.get_mut(&owner) {
-                    if ids.len() > 64 && ids.len().is_power_of_two() {
-                        ids.retain(|i| engine.engine.is_alive(*i));
-                    }
-                    ids.push(id);
-                } else if let Some(mon) =
-                    engine.term.decode::<ResourceArc<EngineRes>>().ok().and_then(|arc| env.monitor(&arc, &owner))
-                {
-                    owners.insert(owner, (mon, vec![id]));
-                }
-            }
+            own(env, &engine, owner, id);
             Ok((atoms::ok(), id.to_u64()).encode(env))
         }
         Ok(_) => Ok(error_term(env, Error::Badarg)),
         Err(e) => Ok(error_term(env, e)),
+    }
+}
+
+/// Ties session `id` to `owner` (a pid; anything else: no owner): the
+/// session is killed when the owner exits (`start_link`).
+pub(crate) fn own<'a>(env: Env<'a>, engine: &Eng<'a>, owner: Term<'a>, id: SessionId) {
+    let Ok(owner) = owner.decode::<LocalPid>() else { return };
+    let mut owners = engine.owners.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, ids)) = owners.get_mut(&owner) {
+        if ids.len() > 64 && ids.len().is_power_of_two() {
+            ids.retain(|i| engine.engine.is_alive(*i));
+        }
+        ids.push(id);
+    } else if let Some(mon) =
+        engine.term.decode::<ResourceArc<EngineRes>>().ok().and_then(|arc| env.monitor(&arc, &owner))
+    {
+        owners.insert(owner, (mon, vec![id]));
     }
 }
 

@@ -14,7 +14,7 @@ use throng_core::{
 };
 
 use crate::atoms;
-use crate::beam::{Beam, BeamFrom, Work};
+use crate::beam::{module_atom, modules_term, Beam, BeamFrom, Natives, Work};
 use crate::etf::{Etf, EtfNif};
 use crate::queue::{Item, Ring};
 use crate::{Eng, EngineRes};
@@ -222,8 +222,12 @@ fn action_term<'e>(env: Env<'e>, a: &Action<Beam>) -> Term<'e> {
                 TimeoutTime::Update => make_tuple(env, &[ty, atoms::update().encode(env), msg]),
             }
         }
-        Action::ChangeCallbackModule(m) => tag2(env, atoms::change_callback_module().encode(env), m.encode(env)),
-        Action::PushCallbackModule(m) => tag2(env, atoms::push_callback_module().encode(env), m.encode(env)),
+        Action::ChangeCallbackModule(m) => {
+            tag2(env, atoms::change_callback_module().encode(env), module_atom(m).encode(env))
+        }
+        Action::PushCallbackModule(m) => {
+            tag2(env, atoms::push_callback_module().encode(env), module_atom(m).encode(env))
+        }
         Action::PopCallbackModule => atoms::pop_callback_module().encode(env),
         Action::Invalid(t) | Action::InvalidNextEvent(t) => t.decode(env),
     }
@@ -283,7 +287,7 @@ pub(crate) fn mode_term<'e>(env: Env<'e>, f: CallbackFunction) -> Term<'e> {
 }
 
 /// `get_status`'s map.
-pub fn status_term<'e>(env: Env<'e>, s: &Status<Beam>) -> Term<'e> {
+pub fn status_term<'e>(env: Env<'e>, natives: &Natives, s: &Status<Beam>) -> Term<'e> {
     let timeouts: Vec<Term<'e>> =
         s.timeouts.iter().map(|(t, m)| tag2(env, timeout_type_term(env, t), m.decode(env))).collect();
     let mut mode = vec![mode_term(env, s.mode.function)];
@@ -296,14 +300,14 @@ pub fn status_term<'e>(env: Env<'e>, s: &Status<Beam>) -> Term<'e> {
         (atoms::queue_len().encode(env), s.queue_len.encode(env)),
         (atoms::postponed_len().encode(env), s.postponed_len.encode(env)),
         (atoms::timeouts().encode(env), timeouts.encode(env)),
-        (atoms::modules().encode(env), s.modules.encode(env)),
+        (atoms::modules().encode(env), modules_term(env, natives, &s.modules)),
         (atoms::callback_mode().encode(env), mode.encode(env)),
         (atoms::suspended().encode(env), s.suspended.encode(env)),
     ];
     Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
 }
 
-fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term<'e>>) -> Term<'e> {
+fn report_term<'e>(env: Env<'e>, natives: &Natives, r: &TerminateReport<'_, Beam>, raw: Option<Term<'e>>) -> Term<'e> {
     let mut queue: Vec<Term<'e>> = r.current.iter().map(|e| event_term(env, e)).collect();
     queue.extend(r.queue.iter().map(|e| event_term(env, e)));
     let postponed: Vec<Term<'e>> = r.postponed.iter().map(|e| event_term(env, e)).collect();
@@ -320,7 +324,7 @@ fn report_term<'e>(env: Env<'e>, r: &TerminateReport<'_, Beam>, raw: Option<Term
         (atoms::queue().encode(env), queue.encode(env)),
         (atoms::postponed().encode(env), postponed.encode(env)),
         (atoms::timeouts().encode(env), timeouts.encode(env)),
-        (atoms::modules().encode(env), r.modules.encode(env)),
+        (atoms::modules().encode(env), modules_term(env, natives, r.modules)),
         (atoms::callback_mode().encode(env), mode.encode(env)),
     ];
     Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::error().encode(env))
@@ -333,14 +337,17 @@ pub(crate) fn invocation_term<'e>(env: Env<'e>, call: &Invocation<'_, Beam>) -> 
     match call {
         Invocation::Event { module, mode, event, state, data } => event_work(
             env,
-            **module,
+            module_atom(module),
             mode.function,
             event_type_term(env, &event.kind),
             [event.content.decode(env), state.decode(env), data.decode(env)],
         ),
-        Invocation::Enter { module, mode, old_state, state, data } => {
-            enter_work(env, **module, mode.function, [old_state.decode(env), state.decode(env), data.decode(env)])
-        }
+        Invocation::Enter { module, mode, old_state, state, data } => enter_work(
+            env,
+            module_atom(module),
+            mode.function,
+            [old_state.decode(env), state.decode(env), data.decode(env)],
+        ),
     }
 }
 
@@ -377,6 +384,8 @@ pub(crate) fn work_term<'e>(env: Env<'e>, w: &Work, raw: Option<Term<'e>>, raise
         Work::Init { module, args, from } => {
             make_tuple(env, &[a(atoms::init()), module.encode(env), args.decode(env), from_term(env, from)])
         }
+        // Sent at once (Output::emit), never queued for an executor.
+        Work::Send { .. } => a(atoms::undefined()),
         Work::Terminate { module, reason, state, data } => make_tuple(
             env,
             &[
@@ -421,11 +430,12 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn system_reply(&mut self, from: BeamFrom, reply: SystemReply<Beam>) {
+        let natives = self.engine.engine.machine().natives();
         self.send(&from.pid, |env, raw, _| {
             let body = match &reply {
                 SystemReply::Ok => atoms::ok().encode(env),
                 SystemReply::State(s, d) => tag2(env, s.decode(env), d.decode(env)),
-                SystemReply::Status(st) => status_term(env, st),
+                SystemReply::Status(st) => status_term(env, natives, st),
                 SystemReply::Stopped(r) => {
                     tag2(env, atoms::stopped().encode(env), reason_term(env, r, raw, Form::Exit))
                 }
@@ -436,7 +446,7 @@ impl Output<Beam> for Out<'_, '_> {
 
     fn terminated(&mut self, report: &TerminateReport<'_, Beam>) {
         if let Target::Env(env) = self.target {
-            self.report = Some(report_term(env, report, self.raw_result));
+            self.report = Some(report_term(env, self.engine.engine.machine().natives(), report, self.raw_result));
         }
     }
 
@@ -453,6 +463,17 @@ impl Output<Beam> for Out<'_, '_> {
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
+        if let Work::Send { to, msg } = work {
+            // A native machine's `To ! Msg`: sent at once, as in a callback.
+            let pid = match &mut self.target {
+                Target::Env(env) => to.decode(*env).decode::<LocalPid>().ok(),
+                Target::Owned(owned) => owned.run(|env| to.decode(env).decode::<LocalPid>().ok()),
+            };
+            if let Some(pid) = pid {
+                self.send(&pid, |env, _, _| msg.decode(env));
+            }
+            return;
+        }
         if let (Work::Terminate { reason: ExitReason::BadStateEnterReturnFromStateFunction(_), .. }, Some(raw)) =
             (&work, self.raw_result)
         {

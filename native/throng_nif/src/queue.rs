@@ -91,11 +91,11 @@ impl Item {
                     EventType::Internal => (Kind::Internal, &[]),
                 };
                 let (lens, bytes) = pack([extra, event.content.as_bytes(), state.as_bytes(), data.as_bytes()]);
-                What::Event { module: **module, mode: mode.function, kind, lens, bytes }
+                What::Event { module: crate::beam::module_atom(module), mode: mode.function, kind, lens, bytes }
             }
             Invocation::Enter { module, mode, old_state, state, data } => {
                 let (lens, bytes) = pack([old_state.as_bytes(), state.as_bytes(), data.as_bytes()]);
-                What::Enter { module: **module, mode: mode.function, lens, bytes }
+                What::Enter { module: crate::beam::module_atom(module), mode: mode.function, lens, bytes }
             }
         };
         Item { session, what }
@@ -107,6 +107,7 @@ impl Item {
             What::Event { bytes, .. } | What::Enter { bytes, .. } => bytes.len(),
             What::Work(Work::Init { args, .. }) => args.as_bytes().len(),
             What::Work(Work::Terminate { state, data, .. }) => state.as_bytes().len() + data.as_bytes().len(),
+            What::Work(Work::Send { msg, .. }) => msg.as_bytes().len(),
         }
     }
 

@@ -36,6 +36,8 @@ pub type BeamFrom = throng_beam::BeamFrom<Dest>;
 pub type InitArgs = throng_beam::InitArgs<Dest>;
 /// A callback for an executor to run.
 pub type Work = throng_beam::Work<Port>;
+/// A session's module: a BEAM module or a native machine.
+pub type Module = throng_beam::Mod<Arc<str>>;
 
 /// An `eetf` term as `throng_beam`'s rules read it. eetf holds a list as a
 /// vector, so the tail of a list cell is a view of the rest of it.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use eetf::Term;
-use throng_beam::{Etf, TermView};
+use throng_beam::{Etf, Mod, TermView};
 use throng_core::{
     Config, Engine, Error, Event, EventType, InitResult, SessionId, Started, SystemClock, SystemRequest,
     TerminateResult,
@@ -18,7 +18,7 @@ use throng_core::{
 
 use crate::beam::{Beam, BeamFrom, InitArgs, View};
 use crate::out::{reason_term, Form, Out, Side, MAX_ABANDONED};
-use crate::proto::{self, atom, atom_name, int, tuple, Dest, From, RaiseKind, SendKind, Sid};
+use crate::proto::{self, atom, atom_name, int, list, tuple, Dest, From, RaiseKind, SendKind, Sid};
 
 /// Most items one `executor_take` returns (as the NIF).
 pub const MAX_TAKE: usize = 1024;
@@ -95,7 +95,7 @@ impl Hosted {
     /// `now_ns` nanoseconds now (the BEAM's `erlang:monotonic_time/0`, so
     /// absolute time-outs mean the same on both sides).
     pub fn new(config: Config, executors: usize, now_ns: i128) -> Result<Hosted, Error> {
-        let engine = Engine::new(Beam::default(), config, SystemClock::from_nanos(now_ns))?;
+        let engine = Engine::new(Beam::new(throng_machines::natives()), config, SystemClock::from_nanos(now_ns))?;
         Ok(Hosted { engine, side: Side::new(executors), owners: HashMap::new(), watching: HashMap::new() })
     }
 
@@ -124,7 +124,7 @@ impl Hosted {
         let from = beam_from(from);
         let init = InitArgs { args: store(args), from: from.clone() };
         let mut out = Out::new(&mut self.side);
-        match self.engine.start_monitored(module.into(), init, Some(from.clone()), &mut out) {
+        match self.engine.start_monitored(Mod::Beam(module.into()), init, Some(from.clone()), &mut out) {
             Ok(Started::Pending(id)) => {
                 remember(&self.engine, &mut self.watching, from.pid, id);
                 if let Some(owner) = owner {
@@ -135,6 +135,75 @@ impl Hosted {
             Ok(_) => error_term(Error::Badarg),
             Err(e) => error_term(e),
         }
+    }
+
+    /// The native machine named by the atom `name`, or the error result.
+    fn native(&self, name: &Term) -> Result<throng_beam::NativeId, Term> {
+        let unknown = || tuple([atom("error"), tuple([atom("unknown_native_machine"), name.clone()])]);
+        let Some(text) = atom_name(name) else { return Err(badarg()) };
+        self.engine.machine().natives().id(text).ok_or_else(unknown)
+    }
+
+    fn native_one(
+        &mut self,
+        id: throng_beam::NativeId,
+        args: &Term,
+        owner: &Option<Dest>,
+        watcher: Option<BeamFrom>,
+    ) -> Term {
+        // Native init answers at once: the outcome is the answer, `from`
+        // is never used.
+        let from = BeamFrom { pid: Etf::from_bytes(vec![131, 97, 0]), tag: Etf::from_bytes(vec![131, 106]) };
+        let init = InitArgs { args: store(args), from };
+        let mut out = Out::new(&mut self.side);
+        let started = self.engine.start_monitored(Mod::Native(id), init, watcher.clone(), &mut out);
+        if let Ok(Started::Ok(s) | Started::Pending(s)) = &started {
+            if let Some(w) = watcher {
+                remember(&self.engine, &mut self.watching, w.pid, *s);
+            }
+            if let Some(owner) = owner {
+                remember(&self.engine, &mut self.owners, owner.clone(), *s);
+            }
+        }
+        match started {
+            Ok(s) => Self::outcome(s),
+            Err(e) => error_term(e),
+        }
+    }
+
+    /// `native_start`: `{ok, Sid} | ignore | {error, Reason}` (init runs at
+    /// once).
+    pub fn native_start(&mut self, name: &Term, args: &Term, owner: Option<Dest>, watcher: Option<From>) -> Term {
+        match self.native(name) {
+            Ok(id) => self.native_one(id, args, &owner, watcher.as_ref().map(beam_from)),
+            Err(t) => t,
+        }
+    }
+
+    /// `native_start_many`: `[{ok, Sid} | ignore | {error, Reason}]`.
+    pub fn native_start_many(&mut self, name: &Term, args: &[Term], owner: Option<Dest>) -> Term {
+        match self.native(name) {
+            Ok(id) => list(args.iter().map(|a| self.native_one(id, a, &owner, None)).collect::<Vec<_>>()),
+            Err(t) => t,
+        }
+    }
+
+    /// `session_send_many`: `[{Sid, Reason}]`, the events not queued (a
+    /// session that does not exist is not refused, as for `cast`).
+    pub fn send_many(&mut self, kind: SendKind, items: &[(Sid, Term)]) -> Term {
+        let kind = match kind {
+            SendKind::Cast => EventType::Cast,
+            SendKind::Info => EventType::Info,
+        };
+        let mut refused = Vec::new();
+        let mut out = Out::new(&mut self.side);
+        for (id, msg) in items {
+            match self.engine.send_event(sid(*id), Event::new(kind.clone(), store(msg)), &mut out) {
+                Ok(()) | Err(Error::NoProc) => {}
+                Err(e) => refused.push(tuple([int(*id), atom(e.as_atom())])),
+            }
+        }
+        list(refused)
     }
 
     fn outcome(s: Started<Beam>) -> Term {

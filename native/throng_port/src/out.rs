@@ -10,13 +10,13 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use eetf::{Atom, FixInteger, List, Map, Term};
-use throng_beam::Etf;
+use throng_beam::{Etf, Mod};
 use throng_core::{
     Action, CallbackFunction, CallbackResult, Event, EventType, ExitReason, Invocation, MonitorRef, Output,
     ReplyAction, SessionId, Status, SystemReply, TerminateReport, TimeoutTime, TimeoutType,
 };
 
-use crate::beam::{Beam, BeamFrom, Work};
+use crate::beam::{Beam, BeamFrom, Module, Work};
 use crate::proto::{atom, int, list, tuple, Dest};
 
 /// Most entries of the abandoned-calls set; beyond it a late reply is
@@ -166,6 +166,32 @@ pub fn atom_of(name: &str) -> Term {
     Term::from(Atom::from(name))
 }
 
+/// The names of the native machines (the same in every engine).
+fn native_names() -> &'static [Box<str>] {
+    static NAMES: std::sync::OnceLock<Vec<Box<str>>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| throng_machines::natives::<crate::beam::Port>().names().map(Into::into).collect())
+}
+
+/// A module as `get_status` shows it: the atom, or `{native, Name}`.
+pub fn module_term(m: &Module) -> Term {
+    match m {
+        Mod::Beam(name) => atom_of(name),
+        Mod::Native(id) => {
+            let name = native_names().get(usize::from(id.0)).map_or("undefined", |n| &**n);
+            tuple([atom("native"), atom_of(name)])
+        }
+    }
+}
+
+/// The atom of a BEAM module (`undefined` for a native machine, whose
+/// callbacks never reach an executor).
+fn module_atom(m: &Module) -> Term {
+    match m {
+        Mod::Beam(name) => atom_of(name),
+        Mod::Native(_) => atom("undefined"),
+    }
+}
+
 fn from_term(f: &BeamFrom) -> Term {
     tuple([dec(&f.pid), dec(&f.tag)])
 }
@@ -271,8 +297,8 @@ fn action_term(a: &Action<Beam>) -> Term {
                 TimeoutTime::Update => tuple([ty, atom("update"), msg]),
             }
         }
-        Action::ChangeCallbackModule(m) => tuple([atom("change_callback_module"), atom_of(m)]),
-        Action::PushCallbackModule(m) => tuple([atom("push_callback_module"), atom_of(m)]),
+        Action::ChangeCallbackModule(m) => tuple([atom("change_callback_module"), module_atom(m)]),
+        Action::PushCallbackModule(m) => tuple([atom("push_callback_module"), module_atom(m)]),
         Action::PopCallbackModule => atom("pop_callback_module"),
         Action::Invalid(t) | Action::InvalidNextEvent(t) => dec(t),
     }
@@ -322,8 +348,8 @@ fn map(pairs: Vec<(&'static str, Term)>) -> Term {
     Term::from(Map::from(pairs.into_iter().map(|(k, v)| (atom(k), v)).collect::<HashMap<_, _>>()))
 }
 
-fn modules_term(ms: &[std::sync::Arc<str>]) -> Term {
-    list(ms.iter().map(|m| atom_of(m)))
+fn modules_term(ms: &[Module]) -> Term {
+    list(ms.iter().map(module_term))
 }
 
 /// `get_status`'s map.
@@ -364,7 +390,7 @@ pub fn invocation_term(call: &Invocation<'_, Beam>) -> Term {
     match call {
         Invocation::Event { module, mode, event, state, data } => tuple([
             atom("event"),
-            atom_of(module),
+            module_atom(module),
             mode_term(mode.function),
             event_type_term(&event.kind),
             dec(&event.content),
@@ -372,7 +398,7 @@ pub fn invocation_term(call: &Invocation<'_, Beam>) -> Term {
             dec(data),
         ]),
         Invocation::Enter { module, mode, old_state, state, data } => {
-            tuple([atom("enter"), atom_of(module), mode_term(mode.function), dec(old_state), dec(state), dec(data)])
+            tuple([atom("enter"), module_atom(module), mode_term(mode.function), dec(old_state), dec(state), dec(data)])
         }
     }
 }
@@ -392,6 +418,8 @@ pub fn work_term(w: &Work, raw: Option<&Term>) -> Term {
             dec(data),
             atom("undefined"),
         ]),
+        // Pushed at once (Output::emit), never queued for an executor.
+        Work::Send { .. } => atom("undefined"),
     }
 }
 
@@ -438,6 +466,14 @@ impl Output<Beam> for Out<'_> {
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
+        if let Work::Send { to, msg } = work {
+            // A native machine's `To ! Msg`: `{send, Dest, Msg}` (a pid
+            // written back as it came; the owner sends it).
+            if let Some(dest) = Term::decode(to.as_bytes()).ok().filter(|t| matches!(t, Term::Pid(_))) {
+                self.side.pushed.push(tuple([atom("send"), dest, dec(&msg)]));
+            }
+            return;
+        }
         if let (Work::Terminate { reason: ExitReason::BadStateEnterReturnFromStateFunction(_), .. }, Some(raw)) =
             (&work, &self.raw_result)
         {

@@ -113,6 +113,34 @@ pub enum Op {
         /// The owner's destination, or `undefined`.
         owner: Option<Dest>,
     },
+    /// `{native_start, Name, Args, Owner, Watcher}` (`native_start/5`).
+    NativeStart {
+        /// The native machine's name (an atom).
+        name: Term,
+        /// `init`'s argument.
+        args: Term,
+        /// The owner's destination, or `undefined`.
+        owner: Option<Dest>,
+        /// `{Dest, Tag}` monitoring the session from before init, or
+        /// `undefined`.
+        watcher: Option<From>,
+    },
+    /// `{native_start_many, Name, [Args], Owner}` (`native_start_many/4`).
+    NativeStartMany {
+        /// The native machine's name (an atom).
+        name: Term,
+        /// `init`'s arguments, a session each.
+        args: Vec<Term>,
+        /// The owner's destination, or `undefined`.
+        owner: Option<Dest>,
+    },
+    /// `{session_send_many, Kind, [{Sid, Msg}]}` (`session_send_many/3`).
+    SessionSendMany {
+        /// `cast` or `info`.
+        kind: SendKind,
+        /// The events, in order.
+        items: Vec<(Sid, Term)>,
+    },
     /// `{session_init_result, Sid, Result, Modes}` (`session_init_result/4`).
     SessionInitResult {
         /// Session.
@@ -240,6 +268,9 @@ pub const OPS: &[(&str, usize, &str)] = &[
     ("executor_done", 4, "executor_done/4"),
     ("session_start", 5, "session_start/6"),
     ("session_init_result", 4, "session_init_result/4"),
+    ("native_start", 5, "native_start/5"),
+    ("native_start_many", 4, "native_start_many/4"),
+    ("session_send_many", 3, "session_send_many/3"),
     ("session_raise", 4, "session_raise/4"),
     ("session_terminated", 2, "session_terminated/2"),
     ("session_send", 5, "session_send/5"),
@@ -268,6 +299,9 @@ impl Op {
             Op::ExecutorDone { .. } => "executor_done",
             Op::SessionStart { .. } => "session_start",
             Op::SessionInitResult { .. } => "session_init_result",
+            Op::NativeStart { .. } => "native_start",
+            Op::NativeStartMany { .. } => "native_start_many",
+            Op::SessionSendMany { .. } => "session_send_many",
             Op::SessionRaise { .. } => "session_raise",
             Op::SessionTerminated { .. } => "session_terminated",
             Op::SessionSend { .. } => "session_send",
@@ -391,6 +425,36 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
             };
             Op::SessionStart { module, args, from, owner }
         }
+        "native_start" => {
+            let (name, args) = (next(), next());
+            let owner = opt_dest(next()).ok_or(bad.clone())?;
+            let watcher = match next() {
+                t if atom_name(&t) == Some("undefined") => None,
+                t => Some(from(t)?),
+            };
+            Op::NativeStart { name, args, owner, watcher }
+        }
+        "native_start_many" => {
+            let name = next();
+            let Term::List(List { elements: args }) = next() else { return Err(bad) };
+            let owner = opt_dest(next()).ok_or(bad)?;
+            Op::NativeStartMany { name, args, owner }
+        }
+        "session_send_many" => {
+            let kind = match atom_name(&next()) {
+                Some("cast") => SendKind::Cast,
+                Some("info") => SendKind::Info,
+                _ => return Err(bad),
+            };
+            let Term::List(List { elements }) = next() else { return Err(bad) };
+            let mut items = Vec::with_capacity(elements.len());
+            for e in elements {
+                let Term::Tuple(Tuple { elements: pair }) = e else { return Err(bad) };
+                let [s, msg]: [Term; 2] = pair.try_into().map_err(|_| bad.clone())?;
+                items.push((sid(s)?, msg));
+            }
+            Op::SessionSendMany { kind, items }
+        }
         "session_init_result" => Op::SessionInitResult { sid: sid(next())?, result: next(), modes: next() },
         "session_raise" => {
             let sid = sid(next())?;
@@ -426,6 +490,15 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
         "dest_down" => Op::DestDown { dest: dest(&next()).ok_or(bad)? },
         _ => return Err(ProtoError::UnknownOp(name)),
     })
+}
+
+/// A destination or `undefined` (`None` inside: no destination).
+fn opt_dest(t: Term) -> Option<Option<Dest>> {
+    if atom_name(&t) == Some("undefined") {
+        Some(None)
+    } else {
+        dest(&t).map(Some)
+    }
 }
 
 fn decode_from(t: Term) -> Option<From> {

@@ -182,6 +182,10 @@ impl State {
     }
 
     fn hello(&mut self, version: Term, opts: Term) -> (Term, Option<Exit>) {
+        fn native_atoms() -> Term {
+            let natives = throng_machines::natives::<crate::beam::Port>();
+            proto::list(natives.atoms().map(|a| proto::binary(a.as_bytes())).collect::<Vec<_>>())
+        }
         if self.engine.is_some() {
             self.bad_frames += 1;
             return (proto::error_frame(None, &ProtoError::AlreadyHello), None);
@@ -209,6 +213,9 @@ impl State {
             ("max_in_flight", int(l.max_in_flight as u64)),
             ("max_depth", int(l.max_depth as u64)),
             ("max_terms", int(l.max_terms as u64)),
+            // The native machines' atoms, as binaries: the owner makes
+            // them exist before it decodes a frame holding one ([safe]).
+            ("native_atoms", native_atoms()),
         ]);
         (proto::tuple([atom("hello"), int(u64::from(PROTOCOL_VERSION)), info]), None)
     }
@@ -266,6 +273,9 @@ impl State {
             Op::ExecutorDone { ix, results, max } => h.executor_done(ix, &results, max),
             Op::SessionStart { module, args, from, owner } => h.start(&module, &args, &from, owner),
             Op::SessionInitResult { sid, result, modes } => h.init_result(sid, &result, &modes),
+            Op::NativeStart { name, args, owner, watcher } => h.native_start(&name, &args, owner, watcher),
+            Op::NativeStartMany { name, args, owner } => h.native_start_many(&name, &args, owner),
+            Op::SessionSendMany { kind, items } => h.send_many(kind, &items),
             Op::SessionRaise { sid, kind, reason } => h.raise(sid, kind, &reason),
             Op::SessionTerminated { sid } => h.terminated(sid, TerminateResult::Ok),
             // Inline runs are not handed out over the port: `ok` (as with

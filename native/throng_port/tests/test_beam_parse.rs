@@ -349,8 +349,8 @@ fn test_other_actions() {
     ]));
     assert!(matches!(a[0], Action::PostponeFlag(false)));
     assert!(matches!(a[1], Action::Hibernate(false)));
-    assert!(matches!(&a[2], Action::ChangeCallbackModule(m) if &**m == "m2"));
-    assert!(matches!(&a[3], Action::PushCallbackModule(m) if &**m == "m3"));
+    assert!(matches!(&a[2], Action::ChangeCallbackModule(throng_beam::Mod::Beam(m)) if &**m == "m2"));
+    assert!(matches!(&a[3], Action::PushCallbackModule(throng_beam::Mod::Beam(m)) if &**m == "m3"));
     assert!(matches!(a[4], Action::PopCallbackModule));
     assert!(
         matches!(&a[5], Action::NextEvent(e) if matches!(e.kind, EventType::Internal) && same(&e.content, atom("go")))
@@ -418,7 +418,9 @@ fn stop_reason(result: Vec<u8>) -> Option<ExitReason<Beam>> {
     let mut out = Collect::default();
     let from = BeamFrom { pid: dest(1), tag: Etf::from_bytes(vec![131, 106]) };
     let args = InitArgs { args: Etf::from_bytes(vec![131, 106]), from };
-    let Ok(Started::Pending(id)) = engine.start(module, args, &mut out) else { panic!("init runs elsewhere") };
+    let Ok(Started::Pending(id)) = engine.start(throng_beam::Mod::Beam(module), args, &mut out) else {
+        panic!("init runs elsewhere")
+    };
     let init = init_result(&frame(tuple(&[atom("ok"), atom("s"), atom("d")])));
     assert!(matches!(engine.resume_init(id, init, &mut out), Ok(Started::Ok(_))));
     let msg = Etf::from_bytes(proto_encode(&frame(atom("go"))));
