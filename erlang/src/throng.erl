@@ -129,8 +129,25 @@ do_start(Module, Args, Opts, Owner, Monitor) ->
                         Failed -> throng_names:release(E, Name), Failed
                     end;
                 {error, {already_started, Sid}} ->
-                    {error, {already_started, {throng, E, Sid}}}
+                    case live_name(E, Name) of
+                        {ok, Sid} -> {error, {already_started, {throng, E, Sid}}};
+                        _ -> do_start(Module, Args, Opts, Owner, Monitor)
+                    end
             end
+    end.
+
+%% The session registered as `Name', if it still runs. A native session's
+%% name is not dropped when it stops (no executor runs its terminate/3):
+%% it is dropped here, the first time it is found dead.
+live_name(E, Name) ->
+    case throng_names:lookup(E, Name) of
+        {ok, Sid} ->
+            case throng_lib:retry(fun() -> throng_backend:session_alive(E, Sid) end) of
+                false -> throng_names:unregister(E, Sid), error;
+                _ -> {ok, Sid}
+            end;
+        error ->
+            error
     end.
 
 do_start(E, {native, Machine}, Args, Opts, Owner, Monitor, Name) ->
@@ -578,7 +595,7 @@ whereis(Name) ->
 %% @doc The session registered as `Name' in engine `E', or `undefined'.
 -spec whereis(engine(), term()) -> session() | undefined.
 whereis(E, Name) ->
-    case throng_names:lookup(E, Name) of
+    case live_name(E, Name) of
         {ok, Sid} -> {throng, E, Sid};
         error -> undefined
     end.

@@ -208,7 +208,15 @@ impl<H: Host> Machine for Beam<H> {
     }
 
     fn panic_reason(&self, message: String) -> Etf {
-        Etf::atom_and_text("panic", &message)
+        // An exception's reason is kept as `{Reason, ExitReason}` (what
+        // terminate/3 and reports see, what the session exits with): a
+        // panic is an error exception `{panic, Message}` with no Erlang
+        // stack, so it exits with `{{panic, Message}, []}`.
+        let reason = Etf::atom_and_text("panic", &message);
+        let raw = &reason.as_bytes()[1..];
+        let mut w = crate::term::Writer::with_capacity(2 * raw.len() + 8);
+        w.tuple(2).raw(raw).tuple(2).raw(raw).nil();
+        w.finish()
     }
 
     fn heap_bytes(&self, state: &Etf, data: &Etf) -> usize {

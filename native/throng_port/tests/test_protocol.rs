@@ -150,6 +150,9 @@ fn test_every_op_of_the_list_parses() {
             "session_call" => vec![int(1), tuple([int(1), atom("t")]), atom("r"), atom("true")],
             "session_done" => vec![int(1), atom("r"), list([]), atom("false")],
             "session_system" => vec![int(1), atom("get_state"), tuple([int(1), atom("t")])],
+            "native_start" => vec![atom("switch"), atom("a"), atom("undefined"), tuple([int(1), atom("t")])],
+            "native_start_many" => vec![atom("switch"), list([atom("a")]), int(1)],
+            "session_send_many" => vec![atom("cast"), list([tuple([int(1), atom("m")])])],
             "session_monitor" | "session_demonitor" | "session_abandon" => vec![int(1), tuple([int(1), atom("t")])],
             _ => (1..arity).map(|_| int(1)).collect(),
         };
