@@ -5,6 +5,7 @@
 #   make demo        a million Throng sessions beside 100,000 gen_statem processes
 #   make bench-core  the throng_core benchmark (release build)
 #   make bench-targets  the BEAM bridge's targets at a million sessions
+#   make bench       gen_statem beside Throng: JSON, report, plots (QUICK=1: < 2 min)
 #   make bench-port  the port backend: protocol figures and the API beside the NIF
 #   make fuzz        the port's frame decoder under libFuzzer (nightly)
 #   make mem-probe   memory per idle session, its parts shown apart (N=1000000)
@@ -34,7 +35,7 @@ FIXTURES := test/fixtures
 .NOTPARALLEL:
 
 .PHONY: setup test rust-test erlang-test elixir-test consumer-test \
-	mix-consumer-test rebar-consumer-test bench-core demo bench-targets bench-port fuzz mem-probe clean
+	mix-consumer-test rebar-consumer-test bench-core demo bench bench-targets bench-port fuzz mem-probe clean
 
 setup:
 	@if command -v erl >/dev/null && command -v mix >/dev/null && command -v rebar3 >/dev/null; then \
@@ -129,6 +130,18 @@ demo:
 # (bench/throng_targets.erl); about a minute.
 bench-targets:
 	$(call bench_run,throng_targets,+MMmcs 0)
+
+# make bench: gen_statem beside Throng (callback module on the NIF, native
+# machine on the NIF and on the port) at 100,000 and 1,000,000 sessions, in
+# one run (bench/throng_bench.erl, docs/benchmark.md); QUICK=1 runs 10,000
+# and 100,000. Writes bench/results/latest.json, then report.md and the PNG
+# plots (bench/report.py, matplotlib in a venv under _build/bench-venv) and
+# the README's performance section.
+BENCH_VENV := _build/bench-venv
+bench:
+	$(call bench_run,throng_bench,+MMmcs 0)
+	@test -x $(BENCH_VENV)/bin/python || { python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q matplotlib; }
+	$(BENCH_VENV)/bin/python bench/report.py bench/results/latest.json --readme README.md
 
 # make bench-port: the port backend, at the protocol (this VM speaks to
 # throng_port directly: pipelined and batched casts, round trips) and

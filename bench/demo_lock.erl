@@ -2,7 +2,7 @@
 %%% runs it: the same module on `gen_statem' and on Throng.
 %%%
 %%% `{button, Digit}' casts; the right code opens the door for `OpenMs'
-%%% (a state time-out), then it locks again. Opening, relocking and
+%%% (a state time-out), then it locks again (at once on a `lock' cast). Opening, relocking and
 %%% buttons pressed while the door is open are counted (indexes 1, 2, 3) in
 %%% a `counters' array kept in `persistent_term' (a counters reference
 %%% cannot live in a session's data: data is stored encoded).
@@ -38,6 +38,9 @@ locked({call, From}, state, _Data) ->
 %% @private
 -spec open(gen_statem:event_type(), term(), map()) -> gen_statem:event_handler_result(atom()).
 open(state_timeout, lock, Data) ->
+    counters:add(persistent_term:get(demo_lock_counters), 2, 1),
+    {next_state, locked, Data};
+open(cast, lock, Data) ->
     counters:add(persistent_term:get(demo_lock_counters), 2, 1),
     {next_state, locked, Data};
 open(cast, {button, _}, Data) ->

@@ -61,7 +61,8 @@ code_lock_as_gen_statem(_Config) ->
              {call, state}, {cast, {button, 1}}, {cast, {button, 2}}, {call, state},
              {cast, {button, 3}}, {call, state}, {cast, {button, 1}}, {call, state},
              {call, bogus}, {sleep, 150}, {call, state}, {cast, {button, 1}},
-             {cast, {button, 2}}, {cast, {button, 3}}, {call, state}],
+             {cast, {button, 2}}, {cast, {button, 3}}, {call, state}, {cast, lock},
+             {call, state}, {cast, lock}, {call, state}],
     Run = fun(Call, Cast) ->
                   [case Step of
                        {call, R} -> Call(R);
@@ -73,7 +74,7 @@ code_lock_as_gen_statem(_Config) ->
     Got = Run(fun(R) -> throng:call(S, R) end, fun(M) -> throng:cast(S, M) end),
     ?assertEqual(Expected, Got),
     ?assertEqual([locked, 3, ok, ok, locked, ok, ok, locked, ok, open, ok, open,
-                  {error, unknown_call}, ok, locked, ok, ok, ok, open], Got),
+                  {error, unknown_call}, ok, locked, ok, ok, ok, open, ok, locked, ok, locked], Got),
     {_, GData} = sys:get_state(G),
     ?assertMatch({_, GData}, throng:get_state(S)),
     ok = throng:stop(S),

@@ -31,6 +31,8 @@ handle_event(cast, {button, D}, {code_lock, locked}, {Code, Remaining, Ms}) ->
         [D | Rest] -> {next_state, {code_lock, locked}, {Code, Rest, Ms}};
         _ -> {next_state, {code_lock, locked}, {Code, Code, Ms}}
     end;
+handle_event(cast, lock, {code_lock, open}, Data) ->
+    {next_state, {code_lock, locked}, Data};
 handle_event(cast, {button, _}, {code_lock, open}, Data) ->
     {next_state, {code_lock, open}, Data};
 handle_event(state_timeout, lock, {code_lock, open}, Data) ->

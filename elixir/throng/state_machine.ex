@@ -370,6 +370,12 @@ defmodule Throng.StateMachine do
   @typedoc "What `start_link/3` and `start/3` return."
   @type on_start :: {:ok, session} | :ignore | {:error, term}
 
+  @typedoc """
+  A callback module, or a native machine (Rust code run by the engine,
+  docs/native-machines.md) by its name: `{:native, :switch}`.
+  """
+  @type machine :: module | {:native, atom}
+
   @typedoc "A request sent with `send_request/2`."
   @type request_id :: :throng.request_id()
 
@@ -574,7 +580,7 @@ defmodule Throng.StateMachine do
       iex> :throng.stop_engine(engine)
       :ok
   """
-  @spec start_link(module, term, [option]) :: on_start
+  @spec start_link(machine, term, [option]) :: on_start
   def start_link(module, args, opts \\ []) do
     :throng.start_link(module, args, start_options!(opts))
   end
@@ -591,10 +597,42 @@ defmodule Throng.StateMachine do
       iex> Throng.StateMachine.stop(switch)
       :ok
   """
-  @spec start(module, term, [option]) :: on_start
+  @spec start(machine, term, [option]) :: on_start
   def start(module, args, opts \\ []) do
     :throng.start(module, args, start_options!(opts))
   end
+
+  @doc """
+  Starts a session per element of `args_list`, as `start/3` each, and
+  returns their results in order (`:throng.start_many/3`: native machines
+  are started in batches). Takes `:engine` and `:timeout`; names raise.
+
+  ## Examples
+
+      iex> [{:ok, a}, {:ok, b}] = Throng.StateMachine.start_many({:native, :switch}, [{:off, 0}, {:on, 2}])
+      iex> {Throng.StateMachine.call(a, :get_count), Throng.StateMachine.call(b, :get_count)}
+      {0, 2}
+  """
+  @spec start_many(machine, [term], [option]) :: [on_start]
+  def start_many(module, args_list, opts \\ []) do
+    :throng.start_many(module, args_list, start_options!(opts))
+  end
+
+  @doc """
+  A cast per `{session, message}`, in order per session, in as few engine
+  calls as can be (`:throng.cast_many/1`): `:ok`, or `{:error, refused}`
+  naming the events not queued and why.
+
+  ## Examples
+
+      iex> {:ok, switch} = Throng.StateMachine.start({:native, :switch}, {:off, 0})
+      iex> Throng.StateMachine.cast_many([{switch, :flip}, {switch, :flip}, {switch, :flip}])
+      :ok
+      iex> Throng.StateMachine.call(switch, :get_count)
+      2
+  """
+  @spec cast_many([{server_ref, term}]) :: :ok | {:error, [{session, term}]}
+  def cast_many(events), do: :throng.cast_many(events)
 
   @doc """
   Starts a session that no process owns and monitors it, in one step (as
@@ -613,7 +651,7 @@ defmodule Throng.StateMachine do
       ...> end
       :shutdown
   """
-  @spec start_monitor(module, term, [option]) ::
+  @spec start_monitor(machine, term, [option]) ::
           {:ok, {session, reference}} | :ignore | {:error, term}
   def start_monitor(module, args, opts \\ []) do
     :throng.start_monitor(module, args, start_options!(opts))

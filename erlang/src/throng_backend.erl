@@ -82,7 +82,7 @@
 -callback native_start(engine(), atom(), term(), pid() | undefined, {pid(), term()} | undefined) ->
     {ok, sid()} | ignore | {error, term()}.
 -callback native_start_many(engine(), atom(), [term()], pid() | undefined) ->
-    {[{ok, sid()} | ignore | {error, term()}], [term()]} | error().
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
 -callback session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]} | error().
 
 %%% ------------------------------------------------------------ dispatch
@@ -208,7 +208,7 @@ native_start(E, Name, Args, Owner, Watcher) -> throng_port_engine:native_start(E
 %% @doc As `throng_nif:native_start_many/4' (a port engine starts the whole
 %% list in one frame: `Rest' is `[]').
 -spec native_start_many(engine(), atom(), [term()], pid() | undefined) ->
-    {[{ok, sid()} | ignore | {error, term()}], [term()]} | error().
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
 native_start_many(E, Name, ArgsList, Owner) when ?IS_NIF(E) -> throng_nif:native_start_many(E, Name, ArgsList, Owner);
 native_start_many(E, Name, ArgsList, Owner) -> throng_port_engine:native_start_many(E, Name, ArgsList, Owner).
 

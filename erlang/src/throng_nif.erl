@@ -117,7 +117,7 @@ native_start(_E, _Name, _Args, _Owner, _Watcher) -> erlang:nif_error(nif_not_loa
 %% a millisecond at most: `{Results, Rest}', the results in order (as
 %% `native_start/5''s), `Rest' the arguments not started yet.
 -spec native_start_many(engine(), atom(), [term()], pid() | undefined) ->
-    {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
+    {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, {unknown_native_machine, atom()}}.
 native_start_many(_E, _Name, _ArgsList, _Owner) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A `cast' or `info' event per `{Sid, Msg}', in order, for about half

@@ -111,7 +111,8 @@
 %% the session watch it opens once accepted.
 -record(caller, {to :: reference() | internal | async,
                  timer :: reference() | undefined,
-                 watch = none :: none | {start, pid(), term()} | {monitor, pid(), term(), non_neg_integer()}
+                 watch = none :: none | {start, pid(), term()} | {native_start, pid(), term()}
+                        | {monitor, pid(), term(), non_neg_integer()}
                                | {init_done, non_neg_integer()}}).
 
 -record(st, {handle :: handle(),
@@ -331,7 +332,7 @@ native_start(E, Name, Args, Owner, Watcher) -> request(E, {native_start, Name, A
 %% @doc See `throng_backend'. Up to `?MANY' sessions a request (one frame);
 %% `Rest' is what is left.
 -spec native_start_many(handle(), atom(), [term()], pid() | undefined) ->
-          {[{ok, throng_backend:sid()} | ignore | {error, term()}], [term()]} | throng_backend:error().
+          {[{ok, throng_backend:sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
 native_start_many(E, Name, ArgsList, Owner) ->
     {Now, Rest} = split_many(ArgsList),
     case request(E, {native_start_many, Name, Now, Owner}) of

@@ -10,7 +10,8 @@
 //!   next digit moves on; the last one opens the door: `open` with
 //!   `{state_timeout, OpenMs, lock}`; a wrong digit starts again.
 //! * In `open`, buttons are ignored (`{next_state, open, Data}`: the
-//!   time-out keeps running) and the time-out locks the door.
+//!   time-out keeps running) and the time-out, or a cast `lock`, locks
+//!   the door.
 //! * Calls, in both states: `state` (the state name) and `code_length`.
 //!
 //! Where `demo_lock` would crash with `function_clause` (an event it has
@@ -102,6 +103,9 @@ impl<H: Host> Native<H> for CodeLock {
                     _ => self.unknown_call.clone(),
                 };
                 CallbackResult::KeepStateAndData(vec![Action::Reply(from.clone(), reply)])
+            }
+            EventType::Cast if !locked && read_etf(&event.content).is_ok_and(|m| m.is_atom("lock")) => {
+                CallbackResult::NextState(self.locked.clone(), d.clone(), vec![])
             }
             EventType::Cast => {
                 let Some(digit) = read_etf(&event.content)
