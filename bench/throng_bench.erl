@@ -81,7 +81,11 @@ run(Sys, N, K, Calls, Quick) ->
                  true -> 8000;
                  false -> 20000
              end,
-    Ctx = (setup(Sys))#{open_ms => OpenMs},
+    %% Reading a Throng engine's count of armed time-outs walks its session
+    %% table (engine_stats/1): waiting and sampling loops read it every
+    %% `poll_ms', which grows with the sessions so that the reads do not
+    %% starve the engine (the port program is single-threaded).
+    Ctx = (setup(Sys))#{open_ms => OpenMs, poll_ms => max(?POLL_MS, N div 20000)},
     erlang:garbage_collect(),
     Mem0 = mem(Ctx),
     Rss0 = rss(Ctx),
@@ -186,7 +190,7 @@ cast_round(#{sys := Sys} = Ctx, Sub, D, How) ->
                                   Self ! {done, self()}
                           end) || Bs <- Batches],
     [receive {done, P} -> ok end || P <- Drivers],
-    wait_until(fun() -> opened(Ctx, Base) >= K end),
+    wait_until(Ctx, fun() -> opened(Ctx, Base) >= K end),
     Us = erlang:monotonic_time(microsecond) - T0,
     K = opened(Ctx, Base),
     relock(Ctx, Sub, Base),
@@ -194,23 +198,23 @@ cast_round(#{sys := Sys} = Ctx, Sub, D, How) ->
 
 relock(#{sys := gen_statem} = Ctx, Sub, Base) ->
     [gen_statem:cast(P, lock) || P <- Sub],
-    wait_until(fun() -> relocked(Ctx, Base, length(Sub)) >= length(Sub) end);
+    wait_until(Ctx, fun() -> relocked(Ctx, Base, length(Sub)) >= length(Sub) end);
 relock(Ctx, Sub, Base) ->
     [ok = throng:cast_many([{S, lock} || S <- Chunk]) || Chunk <- chunks(Sub, 10 * ?CHUNK)],
-    wait_until(fun() -> relocked(Ctx, Base, length(Sub)) >= length(Sub) end).
+    wait_until(Ctx, fun() -> relocked(Ctx, Base, length(Sub)) >= length(Sub) end).
 
-%% Waits for `F' to hold, at most a minute (then the run fails: a lost
+%% Waits for `F' to hold (reading it every `poll_ms'), at most two minutes (then the run fails: a lost
 %% event or a time-out that did not fire).
-wait_until(F) ->
-    wait_until(F, erlang:monotonic_time(millisecond) + 60000).
+wait_until(Ctx, F) ->
+    wait_until(F, maps:get(poll_ms, Ctx), erlang:monotonic_time(millisecond) + 120000).
 
-wait_until(F, Deadline) ->
+wait_until(F, Ms, Deadline) ->
     case F() of
         true -> ok;
         false ->
             erlang:monotonic_time(millisecond) < Deadline orelse erlang:error(bench_result_not_reached),
-            timer:sleep(1),
-            wait_until(F, Deadline)
+            timer:sleep(Ms),
+            wait_until(F, Ms, Deadline)
     end.
 
 %% `Calls' `state' calls from one process to sessions picked at random:
@@ -249,21 +253,20 @@ timeouts(#{sys := Sys, open_ms := OpenMs} = Ctx, Sessions) ->
         gen_statem -> [gen_statem:cast(P, {button, B}) || P <- All, B <- ?CODE];
         _ -> [ok = throng:cast_many([{S, {button, B}} || S <- C, B <- ?CODE]) || C <- chunks(All, ?CHUNK)]
     end,
-    wait_until(fun() -> opened(Ctx, Base) >= N end),
+    wait_until(Ctx, fun() -> opened(Ctx, Base) >= N end),
     erlang:garbage_collect(),
     PerTimer = (mem(Ctx) - Mem0) / N,
-    wait_until(fun() -> relocked(Ctx, Base, N) >= N end),
+    wait_until(Ctx, fun() -> relocked(Ctx, Base, N) >= N end),
     Poller ! {stop, self()},
     Samples = receive {samples, S} -> lists:reverse(S) end,
     Late = lateness(Samples, N, OpenMs),
     {PerTimer, pct(Late, 0.50), pct(Late, 0.99)}.
 
-%% Every ?POLL_MS: reading an engine's count of armed time-outs walks its
-%% session table (engine_stats/1), so the poller does not run flat out.
-poll(Ctx, Base, Acc) ->
+%% Every `poll_ms' (see run/5).
+poll(#{poll_ms := Ms} = Ctx, Base, Acc) ->
     receive
         {stop, To} -> To ! {samples, Acc}
-    after ?POLL_MS ->
+    after Ms ->
         T = erlang:monotonic_time(microsecond),
         Sample = case Ctx of
                      #{native := true} -> {T, open_now, opened(Ctx, Base)};
