@@ -89,7 +89,7 @@ unknown_machine(_Config) ->
     ?assertEqual({error, {unknown_native_machine, nope}}, throng:start({native, nope}, [], [])),
     ?assertEqual([{error, {unknown_native_machine, nope}}, {error, {unknown_native_machine, nope}}],
                  throng:start_many({native, nope}, [a, b], [])),
-    ?assertError(badarg, throng:start({native, "switch"}, [], [])).
+    ?assertError(function_clause, throng:start({native, "switch"}, [], [])).
 
 %%% ------------------------------------------------------------ switch
 

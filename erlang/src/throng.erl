@@ -46,6 +46,10 @@
 -type machine() :: module() | {native, atom()}.
 
 -define(SELF, '$throng_self').
+%% A callback module or `{native, Name}' (a function clause error otherwise,
+%% as for a module that is not an atom).
+-define(IS_MACHINE(M), (is_atom(M) orelse (tuple_size(M) =:= 2 andalso element(1, M) =:= native
+                                           andalso is_atom(element(2, M))))).
 
 %%% ------------------------------------------------------------------ start
 
@@ -55,24 +59,24 @@
 %% `Module' may be `{native, Name}': a native machine, whose `init' runs
 %% in the engine at once.
 -spec start_link(machine(), term(), [start_opt()]) -> start_ret().
-start_link(Module, Args, Opts) when is_list(Opts) ->
+start_link(Module, Args, Opts) when ?IS_MACHINE(Module), is_list(Opts) ->
     do_start(machine(Module), Args, Opts, erlang:self(), false).
 
 %% @doc Starts a session not tied to the caller. As `gen_statem:start/3'.
 -spec start(machine(), term(), [start_opt()]) -> start_ret().
-start(Module, Args, Opts) when is_list(Opts) ->
+start(Module, Args, Opts) when ?IS_MACHINE(Module), is_list(Opts) ->
     do_start(machine(Module), Args, Opts, undefined, false).
 
 %% @doc Starts a session and monitors it, atomically. As
 %% `gen_statem:start_monitor/3': `{ok, {Session, MRef}}'.
 -spec start_monitor(machine(), term(), [start_opt()]) ->
           {ok, {session(), reference()}} | ignore | {error, term()}.
-start_monitor(Module, Args, Opts) when is_list(Opts) ->
+start_monitor(Module, Args, Opts) when ?IS_MACHINE(Module), is_list(Opts) ->
     do_start(machine(Module), Args, Opts, undefined, true).
 
 machine(Module) when is_atom(Module) -> Module;
 machine({native, Name} = Native) when is_atom(Name) -> Native;
-machine(Other) -> erlang:error(badarg, [Other]).
+machine(Other) -> erlang:error(function_clause, [Other]).
 
 %% @doc Starts a session per element of `ArgsList', as `start/3' each, and
 %% returns their results in order. For a native machine the engine starts

@@ -918,7 +918,7 @@ cancel(#caller{timer = T}) -> _ = erlang:cancel_timer(T, [{async, true}, {info, 
 %% most ?MAX_NATIVE_ATOMS): they exist before a frame holding one is
 %% decoded with `[safe]'. The program is the engine's own binary, and the
 %% list is bounded.
-native_atoms(#{native_atoms := Names}) when is_list(Names), length(Names) =< ?MAX_NATIVE_ATOMS ->
+native_atoms(#{<<"native_atoms">> := Names}) when is_list(Names), length(Names) =< ?MAX_NATIVE_ATOMS ->
     _ = [binary_to_atom(N, utf8) || N <- Names, is_binary(N), byte_size(N) =< 255],
     ok;
 native_atoms(_) ->

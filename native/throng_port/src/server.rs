@@ -213,10 +213,18 @@ impl State {
             ("max_in_flight", int(l.max_in_flight as u64)),
             ("max_depth", int(l.max_depth as u64)),
             ("max_terms", int(l.max_terms as u64)),
-            // The native machines' atoms, as binaries: the owner makes
-            // them exist before it decodes a frame holding one ([safe]).
-            ("native_atoms", native_atoms()),
         ]);
+        // The native machines' atoms, as binaries, under the binary key
+        // <<"native_atoms">> (an atom key would be one a `[safe]` decoder
+        // may not know): the owner makes them exist before it decodes a
+        // frame holding one.
+        let info = match info {
+            Term::Map(mut m) => {
+                m.map.insert(proto::binary(b"native_atoms"), native_atoms());
+                Term::Map(m)
+            }
+            other => other,
+        };
         (proto::tuple([atom("hello"), int(u64::from(PROTOCOL_VERSION)), info]), None)
     }
 
