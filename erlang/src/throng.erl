@@ -46,6 +46,8 @@
 -type machine() :: module() | {native, atom()}.
 
 -define(SELF, '$throng_self').
+%% How long stop/3 waits for its answer once the session is DOWN.
+-define(STOP_REPLY_MS, 100).
 %% A callback module or `{native, Name}' (a function clause error otherwise,
 %% as for a module that is not an atom).
 -define(IS_MACHINE(M), (is_atom(M) orelse (tuple_size(M) =:= 2 andalso element(1, M) =:= native
@@ -441,7 +443,11 @@ stop(S, Reason, Timeout) when Timeout =:= infinity; is_integer(Timeout), Timeout
         ok ->
             receive
                 {'DOWN', Tag, throng, _, Reason} ->
-                    receive {Tag, _} -> ok after 0 -> ok end;
+                    %% The session stopped as asked: its `{stopped, R}'
+                    %% answer is on its way, and may come from another
+                    %% sender than the DOWN (the engine thread or an
+                    %% executor), so after it: wait for it, briefly.
+                    receive {Tag, _} -> ok after ?STOP_REPLY_MS -> ok end;
                 {'DOWN', Tag, throng, _, Other} ->
                     receive {Tag, _} -> ok after 0 -> ok end,
                     exit(Other)
