@@ -76,8 +76,6 @@ pub const DEFAULT_MAX_DEPTH: usize = 512;
 /// plus its own bytes, so about 64 MiB at worst.
 pub const DEFAULT_MAX_TERMS: usize = 1 << 20;
 
-const VERSION: u8 = 131;
-
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
@@ -136,34 +134,7 @@ impl Cursor<'_> {
     }
 }
 
-const NEW_FLOAT_EXT: u8 = 70;
-const BIT_BINARY_EXT: u8 = 77;
-const NEW_PID_EXT: u8 = 88;
-const NEW_PORT_EXT: u8 = 89;
-const NEWER_REFERENCE_EXT: u8 = 90;
-const SMALL_INTEGER_EXT: u8 = 97;
-const INTEGER_EXT: u8 = 98;
-const FLOAT_EXT: u8 = 99;
-const ATOM_EXT: u8 = 100;
-const REFERENCE_EXT: u8 = 101;
-const PORT_EXT: u8 = 102;
-const PID_EXT: u8 = 103;
-const SMALL_TUPLE_EXT: u8 = 104;
-const LARGE_TUPLE_EXT: u8 = 105;
-const NIL_EXT: u8 = 106;
-const STRING_EXT: u8 = 107;
-const LIST_EXT: u8 = 108;
-const BINARY_EXT: u8 = 109;
-const SMALL_BIG_EXT: u8 = 110;
-const LARGE_BIG_EXT: u8 = 111;
-const NEW_FUN_EXT: u8 = 112;
-const EXPORT_EXT: u8 = 113;
-const NEW_REFERENCE_EXT: u8 = 114;
-const SMALL_ATOM_EXT: u8 = 115;
-const MAP_EXT: u8 = 116;
-const ATOM_UTF8_EXT: u8 = 118;
-const SMALL_ATOM_UTF8_EXT: u8 = 119;
-const V4_PORT_EXT: u8 = 120;
+use throng_beam::term::tag::*;
 
 /// Checks that `bytes` is exactly one term (with its version byte) that
 /// eetf can decode within `limits`.
