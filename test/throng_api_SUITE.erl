@@ -90,6 +90,8 @@
     inline_none_runs_everything_in_executors/1,
     inline_exception_report_keeps_class_and_stack/1,
     inline_runner_killed_stops_the_session/1,
+    %% the NIF's encoder of small terms
+    nif_encoder_writes_term_to_binary_bytes/1,
     %% scale
     many_sessions/1
 ]).
@@ -106,7 +108,7 @@ all() ->
 
 groups() ->
     throng_backends:groups([start, call, cast, send_request, stop, sys, monitor, timeouts, modules,
-                            names_timers, crash, {inline, [nif]}, scale]) ++
+                            names_timers, crash, {inline, [nif]}, {encoder, [nif]}, scale]) ++
     [{start, [], [start_returns_ok_session, start_init_results,
                   start_init_exception_is_raw_reason,
                   start_monitor_down_has_real_exit_reason,
@@ -141,6 +143,7 @@ groups() ->
                    inline_none_runs_everything_in_executors,
                    inline_exception_report_keeps_class_and_stack,
                    inline_runner_killed_stops_the_session]},
+     {encoder, [], [nif_encoder_writes_term_to_binary_bytes]},
      {scale, [], [many_sessions]}].
 
 init_per_suite(Config) ->
@@ -1274,3 +1277,50 @@ wait_for(F, N) ->
         true -> ok;
         false -> timer:sleep(10), wait_for(F, N - 1)
     end.
+
+%%% ------------------------------------------------------------ encoder
+
+%% The NIF writes small terms itself (its `Small' encoder) and hands the
+%% rest to term_to_binary: either way the bytes must be term_to_binary's,
+%% since the engine compares stored terms byte for byte.
+nif_encoder_writes_term_to_binary_bytes(_Config) ->
+    Edges = [0, 255, 256, -1, -256, 2147483647, 2147483648, -2147483648, -2147483649,
+             1 bsl 64, -(1 bsl 64), 0.0, -0.0, 1.5, 1.0e300, a, '', 'ö', '日本', true, [],
+             <<>>, <<1, 2, 3>>, <<1:3>>, <<0:2000>>, {}, {a}, list_to_tuple(lists:seq(1, 300)),
+             "abc", lists:seq(0, 255), lists:seq(1, 300), [256], [-1], [1 | 2], [a | b],
+             [1, 2 | "x"], "日本", #{}, #{a => 1}, self(), make_ref(), fun erlang:self/0,
+             {button, 1}, {msg, self(), <<"text">>}, [{a, 1}, {b, [1, 2]}],
+             lists:foldl(fun(_, T) -> {T} end, x, lists:seq(1, 40)),
+             lists:foldl(fun(_, T) -> [T] end, x, lists:seq(1, 40))],
+    [?assert(throng_nif:etf_check(T), T) || T <- Edges],
+    rand:seed(exsss, {1, 2, 3}),
+    Bad = [T || T <- [gen_term(4) || _ <- lists:seq(1, 20000)], not throng_nif:etf_check(T)],
+    ?assertEqual([], lists:sublist(Bad, 5)).
+
+gen_term(0) ->
+    gen_leaf();
+gen_term(D) ->
+    case rand:uniform(10) of
+        1 -> list_to_tuple([gen_term(D - 1) || _ <- lists:seq(1, rand:uniform(4) - 1)]);
+        2 -> [gen_term(D - 1) || _ <- lists:seq(1, rand:uniform(5) - 1)];
+        3 -> [rand:uniform(300) - 1 || _ <- lists:seq(1, rand:uniform(8) - 1)];
+        4 -> [gen_term(D - 1) | gen_term(D - 1)];
+        5 -> #{gen_leaf() => gen_term(D - 1)};
+        _ -> gen_leaf()
+    end.
+
+gen_leaf() ->
+    case rand:uniform(9) of
+        1 -> rand:uniform(600) - 300;
+        2 -> rand:uniform(1 bsl 40) - (1 bsl 39);
+        3 -> rand:uniform() * 1.0e10 - 5.0e9;
+        4 -> lists:nth(rand:uniform(5), [a, ok, button, 'ö', '']);
+        5 -> random_bytes(rand:uniform(40) - 1);
+        6 -> <<(rand:uniform(255)):(rand:uniform(7))>>;
+        7 -> self();
+        8 -> lists:duplicate(rand:uniform(3) - 1, rand:uniform(300));
+        9 -> []
+    end.
+
+random_bytes(N) ->
+    list_to_binary([rand:uniform(256) - 1 || _ <- lists:seq(1, N)]).

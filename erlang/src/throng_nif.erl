@@ -12,7 +12,7 @@
 -module(throng_nif).
 -behaviour(throng_backend).
 
--export([core_version/0]).
+-export([core_version/0, etf_check/1]).
 -export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,
          executor_done/4, executor_replaced/4]).
 -export([session_start/6, session_init_result/4, session_raise/4,
@@ -36,6 +36,14 @@
 %% stale.
 -spec core_version() -> binary().
 core_version() ->
+    erlang:nif_error(nif_not_loaded).
+
+%% @doc Whether the engine keeps `Term' as the bytes of
+%% `term_to_binary(Term)'. A check of the library's own encoder of small
+%% terms (the engine compares stored terms byte for byte), for Throng's
+%% tests; not an API.
+-spec etf_check(term()) -> boolean().
+etf_check(_Term) ->
     erlang:nif_error(nif_not_loaded).
 
 %% @doc A new engine (and its thread) with the given limits; its clock

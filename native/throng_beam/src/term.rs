@@ -14,7 +14,10 @@
 //! finds each element's end as it goes, so it never fails and never
 //! allocates. Every `Val`, elements included, keeps its encoded slice
 //! ([`Val::raw`]), so a part of a term (a pid, a sub-term of the data) can
-//! be kept or written again as it is, byte for byte.
+//! be kept or written again as it is, byte for byte. [`read_etf`] reads an
+//! [`Etf`] the engine holds without the check (the hosts checked it when
+//! they accepted it, or a [`Writer`] wrote it): a machine that looks at
+//! one field of its data pays for that field, not for the whole term.
 //!
 //! *Writing.* [`Writer`] appends one term's encoding to a `Vec<u8>`. Its
 //! leaves are written as OTP 25's `term_to_binary/1` writes them (atoms,
@@ -153,6 +156,7 @@ impl std::error::Error for BadTerm {}
 ///
 /// The whole term is checked here, once, so that nothing read from the
 /// returned [`Val`] afterwards can fail. Nothing is copied or allocated.
+/// For the engine's own terms, [`read_etf`] skips the check.
 pub fn read(etf: &[u8]) -> Result<Val<'_>, BadTerm> {
     let (&version, body) = etf.split_first().ok_or(BadTerm::Version)?;
     if version != VERSION {
@@ -166,9 +170,22 @@ pub fn read(etf: &[u8]) -> Result<Val<'_>, BadTerm> {
     Ok(Val { raw: body })
 }
 
-/// Reads an [`Etf`]: [`read`] of its bytes.
+/// Reads an [`Etf`] the engine holds (a session's state or data, an
+/// event's content, a start's arguments) without checking it again.
+///
+/// Such terms are well-formed: the hosts check every term they accept
+/// (the NIF's come from the VM's `term_to_binary`, the port program checks
+/// each frame) and a [`Writer`] writes well-formed terms from well-formed
+/// parts. So only the version byte is looked at here, and a machine pays
+/// for the parts it reads, not for the whole term on every event. Bytes
+/// that are not a well-formed term (an [`Etf::from_bytes`] of anything
+/// else) read as wrong or [`Kind::Other`] values, never as a panic or a
+/// read out of bounds. Bytes from elsewhere go through [`read`].
 pub fn read_etf(etf: &Etf) -> Result<Val<'_>, BadTerm> {
-    read(etf.as_bytes())
+    match etf.as_bytes().split_first() {
+        Some((&VERSION, body)) if !body.is_empty() => Ok(Val { raw: body }),
+        _ => Err(BadTerm::Version),
+    }
 }
 
 /// One term, checked by [`read`]: its encoded bytes (without the version
@@ -450,6 +467,11 @@ impl<'a> Iterator for Iter<'a> {
             let (&b, rest) = self.rest.split_first()?;
             self.rest = rest;
             Some(Val { raw: &SMALL_INTS[usize::from(b)] })
+        } else if self.rest.is_empty() {
+            // Only for bytes that are not a well-formed term (an unchecked
+            // `read_etf`): stop rather than count down a bogus length.
+            self.left = 0;
+            None
         } else {
             let (raw, rest) = self.rest.split_at(skip(self.rest));
             self.rest = rest;
@@ -1008,17 +1030,28 @@ impl Writer {
     /// when empty, a `STRING_EXT` when every element is in 0..=255 and
     /// there are at most 65535, else a `LIST_EXT`.
     pub fn int_list(&mut self, items: &[i64]) -> &mut Self {
-        if items.is_empty() {
+        self.ints(items.iter().copied())
+    }
+
+    /// [`Writer::int_list`] of the integers `items` yields (walked twice,
+    /// hence `Clone`): write a list read with [`crate::term`] without
+    /// collecting it first.
+    pub fn ints<I>(&mut self, items: I) -> &mut Self
+    where
+        I: ExactSizeIterator<Item = i64> + Clone,
+    {
+        let len = items.len();
+        if len == 0 {
             return self.nil();
         }
-        if items.len() <= usize::from(u16::MAX) && items.iter().all(|&n| (0..=255).contains(&n)) {
+        if len <= usize::from(u16::MAX) && items.clone().all(|n| (0..=255).contains(&n)) {
             self.buf.push(STRING_EXT);
-            self.buf.extend_from_slice(&(items.len() as u16).to_be_bytes());
-            self.buf.extend(items.iter().map(|&n| n as u8));
+            self.buf.extend_from_slice(&(len as u16).to_be_bytes());
+            self.buf.extend(items.map(|n| n as u8));
             return self;
         }
-        self.list(items.len());
-        items.iter().for_each(|&n| {
+        self.list(len);
+        items.for_each(|n| {
             self.int(n);
         });
         self.nil()
@@ -1459,6 +1492,22 @@ mod tests {
         }
     }
 
+    /// Every accessor of a term read without the check: no panic, no read
+    /// out of bounds, whatever the bytes.
+    fn poke(v: Val<'_>, depth: usize) {
+        let _ = format!("{v:?}");
+        let _ = (v.tag(), v.as_atom(), v.as_int(), v.as_float(), v.as_binary(), v.is_nil(), v.is_pid());
+        let _ = (v.is_atom("a"), v.tuple::<2>(), v.to_etf());
+        assert!(skip(v.raw()) <= v.raw().len());
+        if let Kind::Tuple(s) | Kind::List(s) | Kind::Map(s) = v.kind() {
+            let _ = (s.len(), s.get(1), s.is_proper(), s.pairs().count());
+            if depth < 8 {
+                s.iter().for_each(|e| poke(e, depth + 1));
+                poke(s.tail(), depth + 1);
+            }
+        }
+    }
+
     #[test]
     fn test_term_random_bytes_never_panic() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -1508,6 +1557,10 @@ mod tests {
             if let Ok(v) = read(&buf) {
                 ok += 1;
                 walk(v);
+            }
+            // The same bytes as an engine's `Etf`, read without the check.
+            if let Ok(v) = read_etf(&Etf::from_slice(&buf)) {
+                poke(v, 0);
             }
         }
         assert!(ok > 1000, "{ok} random terms read");

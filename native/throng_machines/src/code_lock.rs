@@ -118,22 +118,32 @@ impl<H: Host> Native<H> for CodeLock {
                 if !locked {
                     return CallbackResult::NextState(self.open.clone(), d.clone(), vec![]);
                 }
+                // The data is read where it is (no copy of the code): the
+                // next digit is `Remaining`'s head.
                 let Some([code, remaining, ms]) = read_etf(d).ok().and_then(|v| v.tuple::<3>()) else {
                     return CallbackResult::KeepStateAndData(vec![]);
                 };
-                let (Some(all), Some(left), Some(open_ms)) = (digits(code), digits(remaining), ms.as_int()) else {
+                let (Some(left), Some(open_ms)) = (remaining.as_list(), ms.as_int()) else {
                     return CallbackResult::KeepStateAndData(vec![]);
                 };
-                match left.split_first() {
-                    Some((first, [])) if Some(*first) == digit.as_int() => CallbackResult::NextState(
-                        self.open.clone(),
-                        data(code, &all, open_ms),
-                        vec![Action::state_timeout(open_ms as u64, self.lock.clone())],
-                    ),
-                    Some((first, rest)) if Some(*first) == digit.as_int() => {
-                        CallbackResult::NextState(self.locked.clone(), data(code, rest, open_ms), vec![])
+                let mut rest = left.iter();
+                let right = rest.next().and_then(|n| n.as_int()).is_some_and(|n| Some(n) == digit.as_int());
+                let mut w = Writer::with_capacity(2 + 2 * code.raw().len() + ms.raw().len());
+                w.tuple(3).val(code);
+                match (right, rest.len()) {
+                    (true, 0) => {
+                        w.val(code).val(ms);
+                        let timeout = Action::state_timeout(open_ms.max(0) as u64, self.lock.clone());
+                        CallbackResult::NextState(self.open.clone(), w.finish(), vec![timeout])
                     }
-                    _ => CallbackResult::NextState(self.locked.clone(), data(code, &all, open_ms), vec![]),
+                    (true, _) => {
+                        w.ints(rest.map(|n| n.as_int().unwrap_or(0))).val(ms);
+                        CallbackResult::NextState(self.locked.clone(), w.finish(), vec![])
+                    }
+                    (false, _) => {
+                        w.val(code).val(ms);
+                        CallbackResult::NextState(self.locked.clone(), w.finish(), vec![])
+                    }
                 }
             }
             EventType::StateTimeout if !locked => CallbackResult::NextState(self.locked.clone(), d.clone(), vec![]),

@@ -34,6 +34,7 @@ mod native;
 mod out;
 mod parse;
 mod queue;
+mod raw;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -52,6 +53,14 @@ use crate::etf::{Etf, EtfNif};
 use crate::out::{reason_term, Form, Out};
 use crate::queue::{Item, Queue, Ring};
 use throng_beam::Mod;
+
+/// `etf_check(Term)`: whether the engine stores `Term` as the bytes of
+/// `term_to_binary(Term)` (a test of the NIF's own encoder, see
+/// `etf::Small`; not an API).
+#[rustler::nif]
+fn etf_check(term: Term<'_>) -> bool {
+    etf::encodes_as_vm(term)
+}
 
 /// Version of the engine this library was built from: `throng_core`'s crate
 /// version, as a binary.

@@ -154,7 +154,12 @@ fn session_send_many<'a>(env: Env<'a>, engine: Eng<'a>, kind: Atom, list: Term<'
     let mut rest = list;
     let mut out = Out::nif(env, &engine);
     while let Ok((item, tail)) = rest.list_get_cell() {
-        let (id, msg) = item.decode::<(u64, Term<'a>)>()?;
+        let (id, msg) = match crate::raw::Tuple::of(item) {
+            Some(t) if t.len() == 2 => {
+                (t.get(0).ok_or(rustler::Error::BadArg)?.decode::<u64>()?, t.get(1).ok_or(rustler::Error::BadArg)?)
+            }
+            _ => return Err(rustler::Error::BadArg),
+        };
         match engine.engine.send_event(sid(id), Event::new(kind.clone(), Etf::encode(msg)), &mut out) {
             Ok(()) | Err(Error::NoProc) => {}
             Err(Error::Busy) => {
