@@ -32,7 +32,7 @@
 
 -define(CODE, [1, 2, 3]).
 -define(CHUNK, 1000).
--define(POLL_MS, 5).
+-define(POLL_MS, 2).
 -define(SYSTEMS, [throng_native_nif, throng_native_port, throng_callback_nif, gen_statem]).
 
 -spec main() -> no_return().
@@ -81,11 +81,10 @@ run(Sys, N, K, Calls, Quick) ->
                  true -> 8000;
                  false -> 20000
              end,
-    %% Reading a Throng engine's count of armed time-outs walks its session
-    %% table (engine_stats/1): waiting and sampling loops read it every
-    %% `poll_ms', which grows with the sessions so that the reads do not
-    %% starve the engine (the port program is single-threaded).
-    Ctx = (setup(Sys))#{open_ms => OpenMs, poll_ms => max(?POLL_MS, N div 20000)},
+    %% Waiting and sampling loops read the doors opened every `poll_ms'
+    %% (a native engine's armed time-outs: engine_counts/1, which does not
+    %% visit the sessions).
+    Ctx = (setup(Sys))#{open_ms => OpenMs, poll_ms => ?POLL_MS},
     erlang:garbage_collect(),
     Mem0 = mem(Ctx),
     Rss0 = rss(Ctx),
@@ -159,7 +158,7 @@ cast(_, S, Msg) -> ok = throng:cast(S, Msg).
 %% Sessions opened so far, and locked again: demo_lock counts them; a
 %% native engine's armed time-outs are its open doors.
 opened(#{engine := E, native := true}, _Base) ->
-    maps:get(timers, throng:engine_stats(E));
+    maps:get(timers, throng:engine_counts(E));
 opened(_, {Open0, _}) ->
     counters:get(persistent_term:get(demo_lock_counters), 1) - Open0.
 

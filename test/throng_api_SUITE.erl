@@ -1103,6 +1103,7 @@ many_sessions(Config) ->
         Ss = [begin {ok, S} = throng:start(throng_t_puppet, #{}, Opts), S end
               || _ <- lists:seq(1, N)],
         ?assertEqual(N, length(lists:usort(Ss))),
+        ?assertEqual(#{sessions => N, timers => 0}, throng:engine_counts(E)),
         #{sessions := N, memory := Mem0, table_bytes := Table0} = throng:engine_stats(E),
         ?assert(Mem0 > Table0),
         %% memory counts the sessions' data: 1 KB more in each.
@@ -1119,8 +1120,15 @@ many_sessions(Config) ->
         ?assertEqual([#{test => undefined, log => [{cast, {n, I}}, {cast, again}]}
                       || I <- lists:seq(1, N)],
                      Logs),
+        %% engine_counts/1 and engine_stats/1 agree on the time-outs held.
+        [ok = throng:cast(S, {do, fun(_, _, D) -> {keep_state, D, [{state_timeout, 60000, t}]} end})
+         || S <- Ss],
+        [ok = throng:sync(S) || S <- Ss],
+        ?assertEqual(#{sessions => N, timers => N}, throng:engine_counts(E)),
+        ?assertMatch(#{sessions := N, timers := N}, throng:engine_stats(E)),
         [ok = throng:stop(S) || S <- Ss],
-        ?assertMatch(#{sessions := 0, queued_events := 0, timers := 0}, throng:engine_stats(E))
+        ?assertMatch(#{sessions := 0, queued_events := 0, timers := 0}, throng:engine_stats(E)),
+        ?assertEqual(#{sessions => 0, timers => 0}, throng:engine_counts(E))
     after
         ok = throng:stop_engine(E)
     end.

@@ -243,7 +243,8 @@ badarg(_Config) ->
         {get_state_id, fun() -> throng:get_state({throng, E, -1}) end},
         {monitor_engine, fun() -> throng:monitor({throng, Ref, 1}) end},
         {start_engine_opt, fun() -> throng:start(throng_t_puppet, #{}, [{engine, not_an_engine}]) end},
-        {engine_stats, fun() -> throng:engine_stats(not_an_engine) end}
+        {engine_stats, fun() -> throng:engine_stats(not_an_engine) end},
+        {engine_counts, fun() -> throng:engine_counts(not_an_engine) end}
     ],
     Got = [{Name, classify(F)} || {Name, F} <- FunctionClause ++ Badarg],
     ?assertEqual([{Name, {error, function_clause}} || {Name, _} <- FunctionClause] ++

@@ -31,7 +31,7 @@
 -export([change_code/4, replace_state/2]).
 -export([monitor/1, demonitor/1, self/0, whereis/1, whereis/2]).
 -export([start_timer/2, cancel_timer/1, monitor_process/1]).
--export([start_engine/1, stop_engine/1, engine_stats/1, default_engine/0]).
+-export([start_engine/1, stop_engine/1, engine_stats/1, engine_counts/1, default_engine/0]).
 
 -export_type([session/0, engine/0, from/0, start_opt/0, request_id/0, server_ref/0, machine/0]).
 
@@ -697,6 +697,14 @@ stop_engine(E) ->
 -spec engine_stats(engine()) -> #{atom() => non_neg_integer()} | {error, term()}.
 engine_stats(E) ->
     throng_backend:engine_stats(E).
+
+%% @doc The engine's live sessions and the time-outs they hold (as
+%% `engine_stats/1''s `sessions' and `timers'), read without visiting the
+%% sessions: cheap enough to poll, on any number of sessions. Each shard's
+%% figure is the one its last operation left.
+-spec engine_counts(engine()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()} | {error, term()}.
+engine_counts(E) ->
+    throng_backend:engine_counts(E).
 
 %% @doc The engine the application starts, used when no engine is named.
 -spec default_engine() -> engine().

@@ -34,7 +34,7 @@
 %%% Private to Throng.
 -module(throng_backend).
 
--export([engine_stats/1, engine_stop/1, executor_take/3, executor_done/4]).
+-export([engine_stats/1, engine_counts/1, engine_stop/1, executor_take/3, executor_done/4]).
 -export([session_start/6, session_init_result/4, session_raise/4, session_terminated/2,
          session_send/5, session_call/6, session_done/5, session_system/5, session_monitor/4,
          session_demonitor/4, session_abandon/4, session_kill/3, session_alive/2]).
@@ -62,6 +62,7 @@
 -export_type([engine/0, sid/0, work/0, modes/0, engine_error/0, backend_error/0, error/0]).
 
 -callback engine_stats(engine()) -> #{atom() => non_neg_integer()} | error().
+-callback engine_counts(engine()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()} | error().
 -callback engine_stop(engine()) -> ok | error().
 -callback executor_take(engine(), non_neg_integer(), pos_integer()) -> [{sid(), work()}] | error().
 -callback executor_done(engine(), non_neg_integer(), [{sid(), term(), modes()}], pos_integer()) ->
@@ -109,6 +110,11 @@ owner(_) ->
 -spec engine_stats(engine()) -> #{atom() => non_neg_integer()} | error().
 engine_stats(E) when ?IS_NIF(E) -> throng_nif:engine_stats(E);
 engine_stats(E) -> throng_port_engine:engine_stats(E).
+
+%% @doc Live sessions and time-outs held (see `throng:engine_counts/1').
+-spec engine_counts(engine()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()} | error().
+engine_counts(E) when ?IS_NIF(E) -> throng_nif:engine_counts(E);
+engine_counts(E) -> throng_port_engine:engine_counts(E).
 
 %% @doc Stops the engine.
 -spec engine_stop(engine()) -> ok | error().

@@ -13,7 +13,8 @@
 -behaviour(throng_backend).
 
 -export([core_version/0, etf_check/1]).
--export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, executor_take/3,
+-export([engine_new/2, engine_set_executors/2, engine_stop/1, engine_stats/1, engine_counts/1,
+         executor_take/3,
          executor_done/4, executor_replaced/4]).
 -export([session_start/6, session_init_result/4, session_raise/4,
          session_terminated/2, session_send/5, session_call/6, session_done/5, session_system/5,
@@ -83,6 +84,10 @@ engine_stop(_E) -> erlang:nif_error(nif_not_loaded).
 %% @doc Engine-wide figures (runs on a dirty scheduler: it visits every session).
 -spec engine_stats(engine()) -> #{atom() => non_neg_integer()}.
 engine_stats(_E) -> erlang:nif_error(nif_not_loaded).
+
+%% @doc Live sessions and time-outs held, without visiting the sessions.
+-spec engine_counts(engine()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()}.
+engine_counts(_E) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc Creates a session whose init/1 runs in an executor, which sends
 %% `{Tag, Outcome}' to `Pid'; `Pid' monitors the session with `Tag' from

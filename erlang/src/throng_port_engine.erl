@@ -66,7 +66,7 @@
 -behaviour(throng_backend).
 
 -export([start_link/1, request/2, info/1, find_program/1]).
--export([engine_stats/1, engine_stop/1, executor_take/3, executor_done/4]).
+-export([engine_stats/1, engine_counts/1, engine_stop/1, executor_take/3, executor_done/4]).
 -export([session_start/6, session_init_result/4, session_raise/4, session_terminated/2,
          native_start/5, native_start_many/4, session_send_many/3,
          session_send/5, session_call/6, session_done/5, session_system/5, session_monitor/4,
@@ -301,6 +301,10 @@ info({throng_port, Owner}) ->
 %% @doc The `stats' op: the NIF's figures plus `frames_in', `bad_frames'.
 -spec engine_stats(handle()) -> #{atom() => non_neg_integer()} | throng_backend:error().
 engine_stats(E) -> request(E, stats).
+
+%% @doc The `counts' op: live sessions and time-outs held.
+-spec engine_counts(handle()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()} | throng_backend:error().
+engine_counts(E) -> request(E, counts).
 
 %% @doc The `engine_stop' op: the program exits (status 0) and the owner
 %% stops without restarting it.

@@ -131,10 +131,21 @@ pub struct Stats {
     pub session_heap_bytes: usize,
 }
 
+/// [`Engine::counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Live sessions (initializing ones included).
+    pub sessions: usize,
+    /// Time-outs held (running, zero and expired-not-yet-handled).
+    pub timers: usize,
+}
+
 /// The engine. `Sync`: share it (e.g. in an `Arc`) between threads.
 pub struct Engine<M: Machine> {
     ctx: Ctx<M>,
     shards: Box<[Padded<Mutex<Shard<M>>>]>,
+    /// Each shard's count of time-outs held ([`Engine::counts`]).
+    timer_counts: Box<[Arc<Padded<AtomicUsize>>]>,
 }
 
 /// What every shard needs to see.
@@ -162,6 +173,9 @@ struct Shard<M: Machine> {
     slots: Chunked<Cell<M>>,
     free: u32,
     wheel: Wheel<TimerRec<M>>,
+    /// `wheel.len()`, published for [`Engine::counts`] (read without the
+    /// shard's lock).
+    timer_count: Arc<Padded<AtomicUsize>>,
     runnable: VecDeque<u32>,
     /// The parameters of the last session started here: sessions of the
     /// same module share one allocation.
@@ -223,6 +237,8 @@ impl<M: Machine> Engine<M> {
         let shard_bits = nshards.trailing_zeros();
         let clock: Arc<dyn Clock> = Arc::new(clock);
         let origin = clock.now_ms();
+        let timer_counts: Box<[Arc<Padded<AtomicUsize>>]> =
+            (0..nshards).map(|_| Arc::new(Padded(AtomicUsize::new(0)))).collect();
         let shards = (0..nshards)
             .map(|i| {
                 Padded(Mutex::new(Shard {
@@ -230,6 +246,7 @@ impl<M: Machine> Engine<M> {
                     slots: Chunked::default(),
                     free: NO_SLOT,
                     wheel: Wheel::new(0),
+                    timer_count: Arc::clone(&timer_counts[i]),
                     runnable: VecDeque::new(),
                     params_cache: None,
                 }))
@@ -248,6 +265,7 @@ impl<M: Machine> Engine<M> {
                 closed: AtomicBool::new(false),
             },
             shards,
+            timer_counts,
         })
     }
 
@@ -645,7 +663,19 @@ impl<M: Machine> Engine<M> {
             .map(|d| self.ctx.origin.saturating_add(d as i64))
     }
 
-    /// Engine-wide figures.
+    /// Live sessions and time-outs held (as in [`Engine::stats`]), read
+    /// without visiting the sessions or taking a shard's lock: a cheap
+    /// reading for a poller. Each shard's count is the one its last
+    /// operation left.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            sessions: self.live(),
+            timers: self.timer_counts.iter().map(|c| c.0.load(Ordering::Relaxed)).sum(),
+        }
+    }
+
+    /// Engine-wide figures, visiting every session (each shard locked in
+    /// turn).
     pub fn stats(&self) -> Stats {
         let mut st = Stats { sessions: self.live(), ..Stats::default() };
         for i in 0..self.shards.len() {
@@ -722,7 +752,7 @@ impl<M: Machine> Shard<M> {
             Slot::Live(mut s) => {
                 let mut cur = s.timers;
                 while cur != NO_TIMER {
-                    cur = self.wheel.remove(TimerId(cur)).next;
+                    cur = self.wheel_remove(TimerId(cur)).next;
                 }
                 s.extras.take().map(|b| *b).unwrap_or_default()
             }
@@ -1067,9 +1097,16 @@ impl<M: Machine> Shard<M> {
         Event::new(kind, rec.msg)
     }
 
+    /// Removes a timer record from the wheel (not from its session's chain).
+    fn wheel_remove(&mut self, tid: TimerId) -> TimerRec<M> {
+        let rec = self.wheel.remove(tid);
+        self.timer_count.0.store(self.wheel.len(), Ordering::Relaxed);
+        rec
+    }
+
     /// Removes a timer record from the wheel and from its session's chain.
     fn unlink_timer(&mut self, tid: TimerId) -> TimerRec<M> {
-        let rec = self.wheel.remove(tid);
+        let rec = self.wheel_remove(tid);
         let owner = rec.slot;
         let head = self.sess(owner).timers;
         if head == tid.0 {
@@ -1458,6 +1495,7 @@ impl<M: Machine> Shard<M> {
     ) -> TimerId {
         let next = self.live_ref(local).timers;
         let tid = self.wheel.insert(at, TimerRec { slot: local, next, status, kind, msg });
+        self.timer_count.0.store(self.wheel.len(), Ordering::Relaxed);
         self.sess(local).timers = tid.0;
         tid
     }
@@ -1570,7 +1608,7 @@ impl<M: Machine> Shard<M> {
         let mut timers: Vec<TimerRec<M>> = Vec::new();
         let mut cur = sess.timers;
         while cur != NO_TIMER {
-            let rec = self.wheel.remove(TimerId(cur));
+            let rec = self.wheel_remove(TimerId(cur));
             cur = rec.next;
             timers.push(rec);
         }

@@ -54,7 +54,7 @@ pub mod wheel;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collect::{Collect, Discard, Emitted};
-pub use engine::{set_nonblocking_thread, Config, Engine, Started, Stats, SystemRequest};
+pub use engine::{set_nonblocking_thread, Config, Counts, Engine, Started, Stats, SystemRequest};
 pub use error::Error;
 pub use machine::{
     Action, CallbackFunction, CallbackMode, CallbackResult, Cx, Event, EventType, ExitReason, InitResult, Invocation,

@@ -444,6 +444,7 @@ fn stop_in_open_locks_the_door() {
             assert_eq!(r.effects(s), [Lock, Unlock, Lock], "{variant:?}: terminate locked the open door");
             assert!(!r.engine.is_alive(s));
             assert_eq!(r.engine.stats().timers, 0, "{variant:?}: the time-out went with the session");
+            assert_eq!(r.engine.counts().timers, 0, "{variant:?}: counts agree");
             assert_eq!(r.advance(OPEN_TIME_MS), 0);
         }
     }
@@ -618,12 +619,14 @@ fn ten_thousand_locks_open_and_relock_in_one_tick() {
     }
     assert!(sessions.iter().all(|(s, _)| r.name(*s) == StateName::Open));
     assert_eq!(r.engine.stats().timers, N);
+    assert_eq!(r.engine.counts(), throng_core::Counts { sessions: N, timers: N });
     assert_eq!(r.advance(OPEN_TIME_MS - 1), 0);
     assert!(sessions.iter().all(|(s, _)| r.name(*s) == StateName::Open));
     assert_eq!(r.advance(1), N);
     while r.engine.run_pending(&mut r.out) {}
     assert!(sessions.iter().all(|(s, _)| r.name(*s) == StateName::Locked));
     assert_eq!(r.engine.stats().timers, 0);
+    assert_eq!(r.engine.counts().timers, 0);
 
     let mut by_session: HashMap<SessionId, Vec<Effect>> = HashMap::new();
     for (s, e) in r.engine.machine().take_effects() {

@@ -94,6 +94,7 @@ fn threads_drive_disjoint_sessions() {
     let fired = fired + engine.tick(&mut Discard);
     while engine.run_pending(&mut Discard) {}
     assert_eq!(engine.stats().timers, 0);
+    assert_eq!(engine.counts().timers, 0);
     let mut out = Collect::<Tally>::default();
     let mut total_timeouts = 0;
     for (i, &id) in ids.iter().enumerate() {

@@ -528,6 +528,18 @@ fn engine_stats<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
     Term::map_from_pairs(env, &pairs)
 }
 
+/// `engine_counts(E)`: `#{sessions, timers}` without visiting the
+/// sessions (`Engine::counts`): cheap enough to poll.
+#[rustler::nif]
+fn engine_counts<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
+    let c = engine.engine.counts();
+    let pairs = [
+        (atoms::sessions().encode(env), c.sessions.encode(env)),
+        (atoms::timers().encode(env), c.timers.encode(env)),
+    ];
+    Term::map_from_pairs(env, &pairs)
+}
+
 /// Marks the calling scheduler thread: engine calls made on it never wait
 /// for a busy shard; they return `{error, busy}` and the Erlang side tries
 /// again after `erlang:yield()`.

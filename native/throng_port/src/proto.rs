@@ -82,6 +82,8 @@ pub enum Op {
     Echo(Term),
     /// `stats` (`engine_stats/1`).
     Stats,
+    /// `counts` (`engine_counts/1`).
+    Counts,
     /// `engine_stop` (`engine_stop/1`): `ok`, then the program exits.
     EngineStop,
     /// `{batch, [Op]}`: the ops in order, a list of their results.
@@ -262,6 +264,7 @@ pub const OPS: &[(&str, usize, &str)] = &[
     ("ping", 1, "-"),
     ("echo", 2, "-"),
     ("stats", 1, "engine_stats/1"),
+    ("counts", 1, "engine_counts/1"),
     ("engine_stop", 1, "engine_stop/1"),
     ("batch", 2, "-"),
     ("executor_take", 3, "executor_take/3"),
@@ -293,6 +296,7 @@ impl Op {
             Op::Ping => "ping",
             Op::Echo(_) => "echo",
             Op::Stats => "stats",
+            Op::Counts => "counts",
             Op::EngineStop => "engine_stop",
             Op::Batch(_) => "batch",
             Op::ExecutorTake { .. } => "executor_take",
@@ -402,6 +406,7 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
         "ping" => Op::Ping,
         "echo" => Op::Echo(next()),
         "stats" => Op::Stats,
+        "counts" => Op::Counts,
         "engine_stop" => Op::EngineStop,
         "batch" => {
             if !batch_allowed {

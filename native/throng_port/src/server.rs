@@ -266,6 +266,7 @@ impl State {
             Op::Ping => return atom("pong"),
             Op::Echo(t) => return t,
             Op::Stats => return self.stats(),
+            Op::Counts => return self.counts(),
             Op::Batch(ops) => return proto::list(ops.into_iter().map(|op| self.run(op))),
             _ => match self.engine.as_mut() {
                 Some(h) => h,
@@ -299,8 +300,13 @@ impl State {
             Op::SessionAlive { sid } => h.alive(sid),
             Op::DestDown { dest } => h.dest_down(dest),
             Op::ExecutorReplaced { ix, reason } => h.executor_replaced(ix, &reason),
-            Op::Ping | Op::Echo(_) | Op::Stats | Op::Batch(_) => unreachable!("answered above"),
+            Op::Ping | Op::Echo(_) | Op::Stats | Op::Counts | Op::Batch(_) => unreachable!("answered above"),
         }
+    }
+
+    fn counts(&self) -> Term {
+        let c = self.engine.as_ref().map(|h| h.engine.counts()).unwrap_or_default();
+        proto::atom_map([("sessions", int(c.sessions as u64)), ("timers", int(c.timers as u64))])
     }
 
     fn stats(&self) -> Term {
