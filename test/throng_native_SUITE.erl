@@ -269,7 +269,15 @@ cast_many_across_engines(Config) ->
         {ok, B} = throng:start({native, switch}, [], [{engine, E2}]),
         ok = throng:cast_many([{A, flip}, {B, flip}, {A, flip}, {A, flip}]),
         ?assertEqual({on, 2}, throng:get_state(A)),
-        ?assertEqual({on, 1}, throng:get_state(B))
+        ?assertEqual({on, 1}, throng:get_state(B)),
+        %% Names resolve; a list that is not all pairs is refused whole.
+        {ok, C} = throng:start({native, switch}, [], [{name, cast_many_switch}]),
+        ok = throng:cast_many([{A, flip}, {{name, cast_many_switch}, flip}, {C, flip}]),
+        ?assertEqual({off, 1}, throng:get_state(C)),
+        ?assertError(badarg, throng:cast_many([{A, flip}, {C, flip}, not_a_pair])),
+        ?assertEqual({off, 2}, throng:get_state(A)),
+        ?assertEqual({off, 1}, throng:get_state(C)),
+        ok = throng:stop(C)
     after
         throng:stop_engine(E2)
     end.

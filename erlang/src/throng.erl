@@ -310,25 +310,26 @@ send_many(Kind, Events) ->
         _ -> {error, Refused}
     end.
 
-%% `[{Engine, [{Sid, Msg}]}]', in order; one engine (the common case) in
-%% one pass.
+%% `[{Engine, Items}]', in order, `Items' being `{Sid, Msg}' or `{{throng,
+%% Engine, Sid}, Msg}' (both backends take either). The common case, every
+%% event to a session of one engine, is checked in one pass and handed on
+%% as it is.
 by_engine([]) ->
     [];
 by_engine([{S, _} | _] = Events) ->
     {throng, E, _} = ref(S),
-    case same_engine(Events, E, []) of
-        {ok, Items} -> [{E, Items}];
-        mixed -> group(Events, #{}, [])
+    case same_engine(Events, E) of
+        true -> [{E, Events}];
+        false -> group(Events, #{}, [])
     end.
 
-same_engine([], _E, Acc) ->
-    {ok, lists:reverse(Acc)};
-same_engine([{S, Msg} | T], E, Acc) ->
-    case ref(S) of
-        {throng, E, Sid} -> same_engine(T, E, [{Sid, Msg} | Acc]);
-        _ -> mixed
-    end;
-same_engine([Bad | _], _E, _Acc) ->
+same_engine([], _E) ->
+    true;
+same_engine([{{throng, E, Sid}, _} | T], E) when is_integer(Sid) ->
+    same_engine(T, E);
+same_engine([{_, _} | _], _E) ->
+    false;
+same_engine([Bad | _], _E) ->
     erlang:error(badarg, [Bad]).
 
 group([], ByE, Order) ->

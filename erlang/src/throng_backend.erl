@@ -58,8 +58,11 @@
 %% program refused the frame (docs/port-protocol.md, "Error frames").
 -type backend_error() :: {engine_down, term()} | not_implemented | timeout | {protocol, term()}.
 -type error() :: {error, engine_error() | backend_error()}.
+%% An event of `session_send_many/3': to a session id, or to a session as
+%% `throng' names it (`{throng, Engine, Sid}', of the same engine).
+-type item() :: {sid() | {throng, engine(), sid()}, term()}.
 
--export_type([engine/0, sid/0, work/0, modes/0, engine_error/0, backend_error/0, error/0]).
+-export_type([engine/0, sid/0, work/0, modes/0, engine_error/0, backend_error/0, error/0, item/0]).
 
 -callback engine_stats(engine()) -> #{atom() => non_neg_integer()} | error().
 -callback engine_counts(engine()) -> #{sessions := non_neg_integer(), timers := non_neg_integer()} | error().
@@ -84,7 +87,7 @@
     {ok, sid()} | ignore | {error, term()}.
 -callback native_start_many(engine(), atom(), [term()], pid() | undefined) ->
     {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, term()}.
--callback session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]} | error().
+-callback session_send_many(engine(), cast | info, [item()]) -> {[{sid(), atom()}], [item()]} | error().
 
 %%% ------------------------------------------------------------ dispatch
 
@@ -218,8 +221,8 @@ native_start(E, Name, Args, Owner, Watcher) -> throng_port_engine:native_start(E
 native_start_many(E, Name, ArgsList, Owner) when ?IS_NIF(E) -> throng_nif:native_start_many(E, Name, ArgsList, Owner);
 native_start_many(E, Name, ArgsList, Owner) -> throng_port_engine:native_start_many(E, Name, ArgsList, Owner).
 
-%% @doc As `throng_nif:session_send_many/3' (a port engine sends the whole
-%% list in one frame: `Rest' is `[]').
--spec session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]} | error().
+%% @doc As `throng_nif:session_send_many/3' (a port engine sends up to
+%% 10,000 events in one frame).
+-spec session_send_many(engine(), cast | info, [item()]) -> {[{sid(), atom()}], [item()]} | error().
 session_send_many(E, Kind, Items) when ?IS_NIF(E) -> throng_nif:session_send_many(E, Kind, Items);
 session_send_many(E, Kind, Items) -> throng_port_engine:session_send_many(E, Kind, Items).

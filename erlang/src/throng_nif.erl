@@ -133,11 +133,13 @@ native_start(_E, _Name, _Args, _Owner, _Watcher) -> erlang:nif_error(nif_not_loa
     {[{ok, sid()} | ignore | {error, term()}], [term()]} | {error, {unknown_native_machine, atom()}}.
 native_start_many(_E, _Name, _ArgsList, _Owner) -> erlang:nif_error(nif_not_loaded).
 
-%% @doc A `cast' or `info' event per `{Sid, Msg}', in order, for about half
-%% a millisecond at most: `{Refused, Rest}', `Refused' the `{Sid, Reason}'
-%% of events not queued (`queue_full'; a session that does not exist is
-%% not refused, as for `cast'), `Rest' the events not sent yet.
--spec session_send_many(engine(), cast | info, [{sid(), term()}]) -> {[{sid(), atom()}], [{sid(), term()}]}.
+%% @doc A `cast' or `info' event per `{Sid, Msg}' (or `{{throng, E, Sid},
+%% Msg}', `E' this engine), in order, for about half a millisecond at
+%% most: `{Refused, Rest}', `Refused' the `{Sid, Reason}' of events not
+%% queued (`queue_full'; a session that does not exist is not refused, as
+%% for `cast'), `Rest' the events not sent yet.
+-spec session_send_many(engine(), cast | info, [throng_backend:item()]) ->
+          {[{sid(), atom()}], [throng_backend:item()]}.
 session_send_many(_E, _Kind, _Items) -> erlang:nif_error(nif_not_loaded).
 
 %% @doc A callback handed out with `{run, Work}' returned `Result' (with

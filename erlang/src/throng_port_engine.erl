@@ -346,14 +346,25 @@ native_start_many(E, Name, ArgsList, Owner) ->
 
 %% @doc See `throng_backend'. Up to `?MANY' events a request (one frame);
 %% `Rest' is what is left.
--spec session_send_many(handle(), cast | info, [{throng_backend:sid(), term()}]) ->
-          {[{throng_backend:sid(), atom()}], [{throng_backend:sid(), term()}]} | throng_backend:error().
+-spec session_send_many(handle(), cast | info, [throng_backend:item()]) ->
+          {[{throng_backend:sid(), atom()}], [throng_backend:item()]} | throng_backend:error().
 session_send_many(E, Kind, Items) ->
-    {Now, Rest} = split_many(Items),
+    {Now, Rest} = take_events(Items, ?MANY, []),
     case request(E, {session_send_many, Kind, Now}) of
         Refused when is_list(Refused) -> {Refused, Rest};
         Error -> Error
     end.
+
+%% Up to `N' events as the frame carries them, `{Sid, Msg}' (throng's
+%% `cast_many/1' may pass `{{throng, E, Sid}, Msg}'), and the rest.
+take_events(Rest, 0, Acc) ->
+    {lists:reverse(Acc), Rest};
+take_events([{{throng, _, Sid}, Msg} | T], N, Acc) ->
+    take_events(T, N - 1, [{Sid, Msg} | Acc]);
+take_events([Item | T], N, Acc) ->
+    take_events(T, N - 1, [Item | Acc]);
+take_events([], _N, Acc) ->
+    {lists:reverse(Acc), []}.
 
 split_many(List) ->
     try lists:split(?MANY, List)

@@ -134,8 +134,23 @@ fn native_start_many<'a>(
     Ok((results, rest).encode(env))
 }
 
+/// An item of `session_send_many`: `{Sid, Msg}` or `{{throng, E, Sid},
+/// Msg}` for this engine `E` (a session as `throng` hands them out, so
+/// that `cast_many/1` passes its list on as it is).
+fn item_of<'a>(engine: &Eng<'a>, item: Term<'a>) -> Option<(u64, Term<'a>)> {
+    let pair = crate::raw::Tuple::of(item).filter(|t| t.len() == 2)?;
+    let (s, msg) = (pair.get(0)?, pair.get(1)?);
+    if let Ok(id) = s.decode::<u64>() {
+        return Some((id, msg));
+    }
+    let session = crate::raw::Tuple::of(s).filter(|t| t.len() == 3)?;
+    let same = session.get(0)? == atoms::throng().to_term(s.get_env()) && session.get(1)? == engine.term;
+    same.then_some(())?;
+    Some((session.get(2)?.decode::<u64>().ok()?, msg))
+}
+
 /// `session_send_many(E, Kind, Items)`: a `cast` or `info` event per
-/// `{Sid, Msg}` of `Items`, in order; `{Refused, Rest}`: `Refused` the
+/// `{Sid, Msg}` (or `{{throng, E, Sid}, Msg}`) of `Items`, in order; `{Refused, Rest}`: `Refused` the
 /// `{Sid, queue_full}` of events not queued (a session that does not exist
 /// is not an error, as for `cast/2`), `Rest` the part of the list not sent
 /// yet.
@@ -154,12 +169,7 @@ fn session_send_many<'a>(env: Env<'a>, engine: Eng<'a>, kind: Atom, list: Term<'
     let mut rest = list;
     let mut out = Out::nif(env, &engine);
     while let Ok((item, tail)) = rest.list_get_cell() {
-        let (id, msg) = match crate::raw::Tuple::of(item) {
-            Some(t) if t.len() == 2 => {
-                (t.get(0).ok_or(rustler::Error::BadArg)?.decode::<u64>()?, t.get(1).ok_or(rustler::Error::BadArg)?)
-            }
-            _ => return Err(rustler::Error::BadArg),
-        };
+        let (id, msg) = item_of(&engine, item).ok_or(rustler::Error::BadArg)?;
         match engine.engine.send_event(sid(id), Event::new(kind.clone(), Etf::encode(msg)), &mut out) {
             Ok(()) | Err(Error::NoProc) => {}
             Err(Error::Busy) => {
