@@ -8,7 +8,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use rustler::{Binary, Env, Term, TermType};
+use rustler::{Binary, Env, Term};
 use throng_beam::term::tag;
 use throng_core::bytes::{Bytes, Interner};
 
@@ -132,45 +132,46 @@ impl Small {
         if depth > SMALL_DEPTH {
             return None;
         }
-        match t.get_type() {
-            TermType::Atom => self.put(atom_bytes(t).as_slice().get(1..)?),
-            TermType::Integer => {
-                let n: i64 = t.decode().ok()?;
-                if let Ok(b) = u8::try_from(n) {
-                    self.put(&[tag::SMALL_INTEGER_EXT, b])
-                } else {
-                    let n = i32::try_from(n).ok()?;
-                    self.put(&[tag::INTEGER_EXT])?;
-                    self.put(&n.to_be_bytes())
+        // Tried by cheapest test first (enif_term_type costs more than
+        // the few direct tests an event's terms need).
+        if let Some(tuple) = Tuple::of(t) {
+            let n = tuple.len();
+            match u8::try_from(n) {
+                Ok(n) => self.put(&[tag::SMALL_TUPLE_EXT, n])?,
+                Err(_) => {
+                    self.put(&[tag::LARGE_TUPLE_EXT])?;
+                    self.put(&u32::try_from(n).ok()?.to_be_bytes())?;
                 }
             }
-            TermType::Float => {
-                let x: f64 = t.decode().ok()?;
-                self.put(&[tag::NEW_FLOAT_EXT])?;
-                self.put(&x.to_bits().to_be_bytes())
-            }
-            TermType::Binary => {
-                let b = Binary::from_term(t).ok()?;
-                let n = u32::try_from(b.len()).ok()?;
-                self.put(&[tag::BINARY_EXT])?;
-                self.put(&n.to_be_bytes())?;
-                self.put(b.as_slice())
-            }
-            TermType::Tuple => {
-                let tuple = Tuple::of(t)?;
-                let n = tuple.len();
-                match u8::try_from(n) {
-                    Ok(n) => self.put(&[tag::SMALL_TUPLE_EXT, n])?,
-                    Err(_) => {
-                        self.put(&[tag::LARGE_TUPLE_EXT])?;
-                        self.put(&u32::try_from(n).ok()?.to_be_bytes())?;
-                    }
-                }
-                (0..n).try_for_each(|i| self.term(tuple.get(i)?, depth + 1))
-            }
-            TermType::List => self.list(t, depth),
-            _ => None,
+            return (0..n).try_for_each(|i| self.term(tuple.get(i)?, depth + 1));
         }
+        if t.is_atom() {
+            return self.put(atom_bytes(t).as_slice().get(1..)?);
+        }
+        if let Ok(n) = t.decode::<i64>() {
+            return if let Ok(b) = u8::try_from(n) {
+                self.put(&[tag::SMALL_INTEGER_EXT, b])
+            } else {
+                let n = i32::try_from(n).ok()?;
+                self.put(&[tag::INTEGER_EXT])?;
+                self.put(&n.to_be_bytes())
+            };
+        }
+        if t.is_list() || t.is_empty_list() {
+            return self.list(t, depth);
+        }
+        if let Ok(b) = Binary::from_term(t) {
+            let n = u32::try_from(b.len()).ok()?;
+            self.put(&[tag::BINARY_EXT])?;
+            self.put(&n.to_be_bytes())?;
+            return self.put(b.as_slice());
+        }
+        if t.is_float() {
+            let x: f64 = t.decode().ok()?;
+            self.put(&[tag::NEW_FLOAT_EXT])?;
+            return self.put(&x.to_bits().to_be_bytes());
+        }
+        None
     }
 
     /// A list as `term_to_binary` writes it: `[]`; a proper list of at
