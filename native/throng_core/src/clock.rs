@@ -21,6 +21,14 @@ pub trait Clock: Send + Sync + 'static {
     fn now_ms_ceil(&self) -> i64 {
         self.now_ms()
     }
+
+    /// The current time in nanoseconds, same base: what a thread waiting
+    /// for a deadline sleeps by, so that it wakes at the deadline's
+    /// millisecond rather than up to one later. Default: `now_ms()` in
+    /// nanoseconds.
+    fn now_ns(&self) -> i128 {
+        i128::from(self.now_ms()) * 1_000_000
+    }
 }
 
 /// A clock that only moves when told to. Cloning shares the time.
@@ -69,10 +77,6 @@ impl SystemClock {
     pub fn from_nanos(base_ns: i128) -> Self {
         SystemClock { start: Instant::now(), base_ns }
     }
-
-    fn now_ns(&self) -> i128 {
-        self.base_ns + self.start.elapsed().as_nanos() as i128
-    }
 }
 
 impl Clock for SystemClock {
@@ -83,5 +87,9 @@ impl Clock for SystemClock {
     fn now_ms_ceil(&self) -> i64 {
         let ns = self.now_ns();
         (ns.div_euclid(1_000_000) + i128::from(ns.rem_euclid(1_000_000) != 0)) as i64
+    }
+
+    fn now_ns(&self) -> i128 {
+        self.base_ns + self.start.elapsed().as_nanos() as i128
     }
 }

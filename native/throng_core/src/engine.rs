@@ -29,6 +29,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -282,6 +283,20 @@ impl<M: Machine> Engine<M> {
     /// The clock's current reading.
     pub fn now_ms(&self) -> i64 {
         self.ctx.clock.now_ms()
+    }
+
+    /// How long a thread driving [`Engine::tick`] may sleep: until
+    /// [`Engine::next_wakeup`], to the nanosecond (a wait computed from
+    /// whole milliseconds wakes up to one millisecond late), at most
+    /// `max`; `max` when no timer is armed.
+    pub fn tick_wait(&self, max: Duration) -> Duration {
+        match self.next_wakeup() {
+            Some(at) => {
+                let ns = (i128::from(at) * 1_000_000 - self.ctx.clock.now_ns()).max(0);
+                Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)).min(max)
+            }
+            None => max,
+        }
     }
 
     /// Bytes one slot of the session table takes (an idle session's fixed
@@ -668,10 +683,7 @@ impl<M: Machine> Engine<M> {
     /// reading for a poller. Each shard's count is the one its last
     /// operation left.
     pub fn counts(&self) -> Counts {
-        Counts {
-            sessions: self.live(),
-            timers: self.timer_counts.iter().map(|c| c.0.load(Ordering::Relaxed)).sum(),
-        }
+        Counts { sessions: self.live(), timers: self.timer_counts.iter().map(|c| c.0.load(Ordering::Relaxed)).sum() }
     }
 
     /// Engine-wide figures, visiting every session (each shard locked in

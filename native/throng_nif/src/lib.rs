@@ -231,15 +231,15 @@ fn engine_thread(res: ResourceArc<EngineRes>) {
         // shard, so this thread must never lock a shard while it holds the
         // signal lock.
         let now = res.engine.now_ms();
-        let wait = match res.engine.next_wakeup() {
-            Some(d) => (d - now).clamp(0, 100),
-            None => 100,
-        };
+        let wait = res.engine.tick_wait(Duration::from_millis(100));
         let downs = {
             let mut s = res.signal.lock().unwrap_or_else(|p| p.into_inner());
-            if !s.wake && !s.stop && wait > 0 {
-                res.next_wake.store(now + wait, Ordering::SeqCst);
-                s = res.cond.wait_timeout(s, Duration::from_millis(wait as u64)).unwrap_or_else(|p| p.into_inner()).0;
+            if !s.wake && !s.stop && !wait.is_zero() {
+                // The millisecond the thread wakes in (`armed` wakes it
+                // for an earlier deadline).
+                let wake_ms = wait.as_nanos().div_ceil(1_000_000) as i64;
+                res.next_wake.store(now + wake_ms, Ordering::SeqCst);
+                s = res.cond.wait_timeout(s, wait).unwrap_or_else(|p| p.into_inner()).0;
             }
             res.next_wake.store(i64::MIN, Ordering::SeqCst);
             if s.stop {
@@ -533,10 +533,8 @@ fn engine_stats<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
 #[rustler::nif]
 fn engine_counts<'a>(env: Env<'a>, engine: Eng<'a>) -> NifResult<Term<'a>> {
     let c = engine.engine.counts();
-    let pairs = [
-        (atoms::sessions().encode(env), c.sessions.encode(env)),
-        (atoms::timers().encode(env), c.timers.encode(env)),
-    ];
+    let pairs =
+        [(atoms::sessions().encode(env), c.sessions.encode(env)), (atoms::timers().encode(env), c.timers.encode(env))];
     Term::map_from_pairs(env, &pairs)
 }
 

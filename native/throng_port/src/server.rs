@@ -147,9 +147,8 @@ impl State {
     /// How long until the engine's next timer, if it has one.
     fn timer_wait(&self) -> Option<Duration> {
         let h = self.engine.as_ref()?;
-        let at = h.engine.next_wakeup()?;
-        let now = h.engine.now_ms();
-        Some(Duration::from_millis(at.saturating_sub(now).clamp(0, 60_000) as u64))
+        h.engine.next_wakeup()?;
+        Some(h.engine.tick_wait(Duration::from_secs(60)))
     }
 
     fn tick(&mut self) {
