@@ -171,6 +171,22 @@ pub fn check(bytes: &[u8], limits: EtfLimits) -> Result<(), EtfError> {
     Ok(())
 }
 
+/// Where the term that starts at `start` ends, walked as [`check`] walks
+/// it (no limits: for bytes [`check`] has already accepted, to find a
+/// subterm's extent).
+pub fn term_end(bytes: &[u8], start: usize) -> Result<usize, EtfError> {
+    if start > bytes.len() {
+        return Err(EtfError::Truncated);
+    }
+    let mut c = Cursor { b: bytes, pos: start };
+    // Terms still to pass; each pass reads at least one byte.
+    let mut todo = 1usize;
+    while todo > 0 {
+        todo = (todo - 1).saturating_add(term(&mut c)?);
+    }
+    Ok(c.pos)
+}
+
 /// Reads one term's own bytes; returns how many terms follow as its
 /// children.
 fn term(c: &mut Cursor<'_>) -> Result<usize, EtfError> {

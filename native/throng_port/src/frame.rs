@@ -46,8 +46,16 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// The next frame; `Ok(None)` at the end of the input between frames.
     pub async fn read(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let mut payload = Vec::new();
+        Ok(self.read_into(&mut payload).await?.then_some(payload))
+    }
+
+    /// The next frame into `payload` (its old contents dropped, its
+    /// allocation reused); `Ok(false)` at the end of the input between
+    /// frames.
+    pub async fn read_into(&mut self, payload: &mut Vec<u8>) -> Result<bool, FrameError> {
         if self.inner.fill_buf().await.map_err(FrameError::Io)?.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let mut head = [0u8; 4];
         self.read_exact(&mut head).await?;
@@ -65,9 +73,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             return Err(FrameError::TooLarge { len, max: self.max });
         }
-        let mut payload = vec![0u8; len];
-        self.read_exact(&mut payload).await?;
-        Ok(Some(payload))
+        payload.clear();
+        payload.resize(len, 0);
+        self.read_exact(payload).await?;
+        Ok(true)
     }
 
     async fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), FrameError> {

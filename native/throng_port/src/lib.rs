@@ -8,6 +8,8 @@
 //! * [`canon`]: terms kept in the engine, encoded one way (map keys
 //!   sorted);
 //! * [`etf`]: the structural check that runs before `eetf` decodes a frame;
+//! * [`hot`]: the hot frames (`session_send`, batches of them,
+//!   `session_send_many`) decoded from their bytes, without a term tree;
 //! * [`ops`]: the session and executor ops on the hosted engine;
 //! * [`out`]: the engine's output: pushed frames, executor queues, and the
 //!   terms (work items, exit reasons) the NIF builds with rustler;
@@ -27,6 +29,7 @@ pub mod canon;
 pub mod etf;
 pub mod fdio;
 pub mod frame;
+pub mod hot;
 pub mod ops;
 pub mod out;
 pub mod proto;

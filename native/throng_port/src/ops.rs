@@ -190,17 +190,12 @@ impl Hosted {
 
     /// `session_send_many`: `[{Sid, Reason}]`, the events not queued (a
     /// session that does not exist is not refused, as for `cast`).
-    pub fn send_many(&mut self, kind: SendKind, items: &[(Sid, Term)]) -> Term {
-        let kind = match kind {
-            SendKind::Cast => EventType::Cast,
-            SendKind::Info => EventType::Info,
-        };
+    pub fn send_many(&mut self, kind: SendKind, items: Vec<(Sid, Etf)>) -> Term {
         let mut refused = Vec::new();
-        let mut out = Out::new(&mut self.side);
         for (id, msg) in items {
-            match self.engine.send_event(sid(*id), Event::new(kind.clone(), store(msg)), &mut out) {
+            match self.send(id, kind, msg) {
                 Ok(()) | Err(Error::NoProc) => {}
-                Err(e) => refused.push(tuple([int(*id), atom(e.as_atom())])),
+                Err(e) => refused.push(tuple([int(id), atom(e.as_atom())])),
             }
         }
         list(refused)
@@ -267,14 +262,15 @@ impl Hosted {
         }
     }
 
-    /// `session_send` (never `{run, Work}` over the port).
-    pub fn send(&mut self, id: Sid, kind: SendKind, msg: &Term) -> Term {
+    /// `session_send` (never `{run, Work}` over the port): `ok` or
+    /// `{error, Reason}` as a result.
+    pub fn send(&mut self, id: Sid, kind: SendKind, msg: Etf) -> Result<(), Error> {
         let kind = match kind {
             SendKind::Cast => EventType::Cast,
             SendKind::Info => EventType::Info,
         };
         let mut out = Out::new(&mut self.side);
-        ok_or_error(self.engine.send_event(sid(id), Event::new(kind, store(msg)), &mut out))
+        self.engine.send_event(sid(id), Event::new(kind, msg), &mut out)
     }
 
     /// `session_call`: monitors the session for the caller (DOWN with

@@ -8,6 +8,7 @@
 //! every frame with `binary_to_term(Bin, [safe])`.
 
 use eetf::{Atom, BigInteger, Binary, FixInteger, List, Map, Term, Tuple};
+use throng_beam::Etf;
 
 use crate::etf::{self, EtfError, EtfLimits};
 
@@ -140,8 +141,9 @@ pub enum Op {
     SessionSendMany {
         /// `cast` or `info`.
         kind: SendKind,
-        /// The events, in order.
-        items: Vec<(Sid, Term)>,
+        /// The events, in order, each message as the engine stores it
+        /// ([`crate::canon::stored`]).
+        items: Vec<(Sid, Etf)>,
     },
     /// `{session_init_result, Sid, Result, Modes}` (`session_init_result/4`).
     SessionInitResult {
@@ -172,8 +174,8 @@ pub enum Op {
         sid: Sid,
         /// Event type.
         kind: SendKind,
-        /// Content.
-        msg: Term,
+        /// Content, as the engine stores it ([`crate::canon::stored`]).
+        msg: Etf,
         /// May the caller run the callback.
         inline: bool,
     },
@@ -354,12 +356,31 @@ pub enum ProtoError {
     BadHelloOpts(Term),
 }
 
-/// Decodes one frame's payload.
+/// Decodes one frame's payload: [`etf::check`], then the hot frames from
+/// their bytes ([`crate::hot`]), and every other frame through eetf's
+/// term tree, as [`decode_request_general`] (which gives the same answer
+/// for the hot frames too).
 ///
 /// On error, also the request id when the envelope was readable, so the
 /// error frame can name it.
 pub fn decode_request(payload: &[u8], limits: EtfLimits) -> Result<Request, (Option<ReqId>, ProtoError)> {
-    let term = etf::decode(payload, limits).map_err(|e| (None, ProtoError::BadEtf(e)))?;
+    etf::check(payload, limits).map_err(|e| (None, ProtoError::BadEtf(e)))?;
+    if let Some(req) = crate::hot::decode(payload) {
+        return Ok(req);
+    }
+    from_tree(payload)
+}
+
+/// Decodes one frame's payload through eetf's term tree, hot frames too:
+/// the general path, the reference [`crate::hot`] is tested against.
+pub fn decode_request_general(payload: &[u8], limits: EtfLimits) -> Result<Request, (Option<ReqId>, ProtoError)> {
+    etf::check(payload, limits).map_err(|e| (None, ProtoError::BadEtf(e)))?;
+    from_tree(payload)
+}
+
+/// The general path after the check.
+fn from_tree(payload: &[u8]) -> Result<Request, (Option<ReqId>, ProtoError)> {
+    let term = Term::decode(payload).map_err(|_| (None, ProtoError::BadEtf(EtfError::Invalid)))?;
     let Term::Tuple(Tuple { elements }) = term else {
         return Err((None, ProtoError::BadFrame));
     };
@@ -456,7 +477,7 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
             for e in elements {
                 let Term::Tuple(Tuple { elements: pair }) = e else { return Err(bad) };
                 let [s, msg]: [Term; 2] = pair.try_into().map_err(|_| bad.clone())?;
-                items.push((sid(s)?, msg));
+                items.push((sid(s)?, crate::canon::stored(&msg)));
             }
             Op::SessionSendMany { kind, items }
         }
@@ -479,7 +500,8 @@ fn decode_op(term: Term, batch_allowed: bool) -> Result<Op, ProtoError> {
                 Some("info") => SendKind::Info,
                 _ => return Err(bad),
             };
-            Op::SessionSend { sid, kind, msg: next(), inline: flag(next())? }
+            let msg = crate::canon::stored(&next());
+            Op::SessionSend { sid, kind, msg, inline: flag(next())? }
         }
         "session_call" => {
             Op::SessionCall { sid: sid(next())?, from: from(next())?, req: next(), inline: flag(next())? }
@@ -597,6 +619,75 @@ pub fn atom_map(pairs: impl IntoIterator<Item = (&'static str, Term)>) -> Term {
 /// `{rep, Id, Result}`.
 pub fn reply_frame(id: ReqId, result: Term) -> Term {
     tuple([atom("rep"), int(id), result])
+}
+
+/// An op's result, as the server writes it in `{rep, Id, Result}`
+/// ([`write_reply`]). A send's `ok` or `{error, Reason}`, and a batch's
+/// list of them, are written without building terms; every other result
+/// is a term.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Res {
+    /// `ok`.
+    Ok,
+    /// `{error, Reason}`.
+    Error(&'static str),
+    /// Any term.
+    Term(Term),
+    /// A batch's results, in order.
+    List(Vec<Res>),
+}
+
+impl std::convert::From<Result<(), throng_core::Error>> for Res {
+    fn from(r: Result<(), throng_core::Error>) -> Res {
+        match r {
+            Ok(()) => Res::Ok,
+            Err(e) => Res::Error(e.as_atom()),
+        }
+    }
+}
+
+impl Res {
+    /// The result as a term.
+    pub fn to_term(&self) -> Term {
+        match self {
+            Res::Ok => atom("ok"),
+            Res::Error(reason) => error_result(reason),
+            Res::Term(t) => t.clone(),
+            Res::List(v) => list(v.iter().map(Res::to_term)),
+        }
+    }
+
+    /// Writes the result as [`encode`] writes [`Res::to_term`] (without
+    /// the version byte).
+    fn write(&self, buf: &mut Vec<u8>) {
+        match self {
+            Res::Ok => crate::canon::atom(b"ok", buf),
+            Res::Error(reason) => {
+                buf.extend_from_slice(&[104, 2]);
+                crate::canon::atom(b"error", buf);
+                crate::canon::atom(reason.as_bytes(), buf);
+            }
+            Res::Term(t) => crate::canon::write(t, buf),
+            Res::List(v) if v.is_empty() => buf.push(106),
+            // Not a string: no element is an integer.
+            Res::List(v) if v.iter().all(|r| matches!(r, Res::Ok | Res::Error(_))) => {
+                buf.push(108);
+                buf.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                v.iter().for_each(|r| r.write(buf));
+                buf.push(106);
+            }
+            Res::List(_) => crate::canon::write(&self.to_term(), buf),
+        }
+    }
+}
+
+/// Appends the payload of `{rep, Id, Result}` to `buf`: the bytes of
+/// [`encode`]`(&`[`reply_frame`]`(id, result.to_term()))`.
+pub fn write_reply(id: ReqId, result: &Res, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&[131, 104, 3]);
+    crate::canon::atom(b"rep", buf);
+    crate::canon::uint(id, buf);
+    result.write(buf);
 }
 
 /// `{error, Reason}` as an op's result.

@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::frame::{write_frame, FrameError, FrameReader};
 use crate::ops::Hosted;
-use crate::proto::{self, atom, int, Op, ProtoError, Request, PROTOCOL_VERSION};
+use crate::proto::{self, atom, int, Op, ProtoError, Request, Res, PROTOCOL_VERSION};
 use crate::Limits;
 
 /// Most executors a hello may ask for.
@@ -69,6 +69,8 @@ where
     let mut reader = FrameReader::new(input, limits.max_frame_bytes);
     let mut out = BufWriter::with_capacity(64 * 1024, output);
     let mut st = State { limits, engine: None, frames_in: 0, bad_frames: 0 };
+    // One frame in, its answer out: buffers kept from frame to frame.
+    let (mut payload, mut reply) = (Vec::new(), Vec::new());
     let exit = loop {
         if !reader.has_buffered() {
             if let Some(wait) = st.timer_wait() {
@@ -88,9 +90,9 @@ where
                 }
             }
         }
-        let payload = match reader.read().await {
-            Ok(Some(p)) => p,
-            Ok(None) => break Exit::Eof,
+        match reader.read_into(&mut payload).await {
+            Ok(true) => {}
+            Ok(false) => break Exit::Eof,
             Err(FrameError::TooLarge { len, max }) => {
                 st.bad_frames += 1;
                 send(&mut out, &proto::error_frame(None, &ProtoError::FrameTooLarge { len, max })).await?;
@@ -105,9 +107,10 @@ where
             Err(FrameError::Io(e)) => return Err(e),
         };
         st.frames_in += 1;
-        let (reply, exit) = st.handle(&payload);
+        reply.clear();
+        let exit = st.handle(&payload, &mut reply);
         send_pushed(&mut out, &mut st).await?;
-        send(&mut out, &reply).await?;
+        write_frame(&mut out, &reply).await?;
         if let Some(exit) = exit {
             break exit;
         }
@@ -157,25 +160,33 @@ impl State {
         }
     }
 
-    /// The answer to one frame, and whether the program ends after it.
-    fn handle(&mut self, payload: &[u8]) -> (Term, Option<Exit>) {
+    /// Writes the answer to one frame (its payload) to `reply`; whether
+    /// the program ends after it.
+    fn handle(&mut self, payload: &[u8], reply: &mut Vec<u8>) -> Option<Exit> {
         let req = match proto::decode_request(payload, self.limits.etf()) {
             Ok(r) => r,
             Err((id, e)) => {
                 self.bad_frames += 1;
-                return (proto::error_frame(id, &e), None);
+                reply.extend(proto::encode(&proto::error_frame(id, &e)));
+                return None;
             }
         };
         match req {
-            Request::Hello { version, opts } => self.hello(version, opts),
+            Request::Hello { version, opts } => {
+                let (answer, exit) = self.hello(version, opts);
+                reply.extend(proto::encode(&answer));
+                exit
+            }
             Request::Req { id, .. } if self.engine.is_none() => {
                 self.bad_frames += 1;
-                (proto::error_frame(Some(id), &ProtoError::HelloExpected), None)
+                reply.extend(proto::encode(&proto::error_frame(Some(id), &ProtoError::HelloExpected)));
+                None
             }
             Request::Req { id, op } => {
                 let stop = op == Op::EngineStop;
                 let result = self.run(op);
-                (proto::reply_frame(id, result), stop.then_some(Exit::Stopped))
+                proto::write_reply(id, &result, reply);
+                stop.then_some(Exit::Stopped)
             }
         }
     }
@@ -260,19 +271,24 @@ impl State {
         Ok((c, executors, i128::from(now_ns)))
     }
 
-    fn run(&mut self, op: Op) -> Term {
+    fn run(&mut self, op: Op) -> Res {
         let h = match op {
-            Op::Ping => return atom("pong"),
-            Op::Echo(t) => return t,
-            Op::Stats => return self.stats(),
-            Op::Counts => return self.counts(),
-            Op::Batch(ops) => return proto::list(ops.into_iter().map(|op| self.run(op))),
+            Op::Ping => return Res::Term(atom("pong")),
+            Op::Echo(t) => return Res::Term(t),
+            Op::Stats => return Res::Term(self.stats()),
+            Op::Counts => return Res::Term(self.counts()),
+            Op::Batch(ops) => return Res::List(ops.into_iter().map(|op| self.run(op)).collect()),
             _ => match self.engine.as_mut() {
                 Some(h) => h,
-                None => return proto::error_result("noproc"),
+                None => return Res::Error("noproc"),
             },
         };
-        match op {
+        // Inline runs are not handed out over the port: `ok` (as with the
+        // NIF's `inline => none`).
+        if let Op::SessionSend { sid, kind, msg, inline: _ } = op {
+            return h.send(sid, kind, msg).into();
+        }
+        Res::Term(match op {
             Op::EngineStop => {
                 h.shutdown();
                 atom("ok")
@@ -283,12 +299,9 @@ impl State {
             Op::SessionInitResult { sid, result, modes } => h.init_result(sid, &result, &modes),
             Op::NativeStart { name, args, owner, watcher } => h.native_start(&name, &args, owner, watcher),
             Op::NativeStartMany { name, args, owner } => h.native_start_many(&name, &args, owner),
-            Op::SessionSendMany { kind, items } => h.send_many(kind, &items),
+            Op::SessionSendMany { kind, items } => h.send_many(kind, items),
             Op::SessionRaise { sid, kind, reason } => h.raise(sid, kind, &reason),
             Op::SessionTerminated { sid } => h.terminated(sid, TerminateResult::Ok),
-            // Inline runs are not handed out over the port: `ok` (as with
-            // the NIF's `inline => none`).
-            Op::SessionSend { sid, kind, msg, inline: _ } => h.send(sid, kind, &msg),
             Op::SessionCall { sid, from, req, inline: _ } => h.call(sid, &from, &req),
             Op::SessionDone { sid, result, modes, inline: _ } => h.done(sid, &result, &modes),
             Op::SessionSystem { sid, req, from } => h.system(sid, &req, &from),
@@ -299,8 +312,10 @@ impl State {
             Op::SessionAlive { sid } => h.alive(sid),
             Op::DestDown { dest } => h.dest_down(dest),
             Op::ExecutorReplaced { ix, reason } => h.executor_replaced(ix, &reason),
-            Op::Ping | Op::Echo(_) | Op::Stats | Op::Counts | Op::Batch(_) => unreachable!("answered above"),
-        }
+            Op::Ping | Op::Echo(_) | Op::Stats | Op::Counts | Op::Batch(_) | Op::SessionSend { .. } => {
+                unreachable!("answered above")
+            }
+        })
     }
 
     fn counts(&self) -> Term {
