@@ -5,11 +5,11 @@
 //! module is their view of an `eetf` term.
 //!
 //! *Why a view of decoded `eetf` terms rather than of the frame's bytes.*
-//! Every frame is already checked and decoded once ([`crate::etf`],
-//! [`crate::proto`]) and an op's arguments are `eetf::Term`s; a view of the
-//! raw bytes would need its own term skipper next to the check's. Should a
-//! hand decoder of the hot frames be measured faster (issue 4), the view is
-//! the one place to change.
+//! Every frame but the hot ones is checked and decoded once
+//! ([`crate::etf`], [`crate::proto`]) and an op's arguments are
+//! `eetf::Term`s; the callback results this view reads come in such
+//! frames. The hot frames (casts, [`crate::hot`]) carry only messages,
+//! which are stored without being looked at.
 
 use std::sync::Arc;
 

@@ -66,8 +66,18 @@ impl AsyncRead for Pipe {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
+            let asked = unfilled.len();
             match rustix::io::read(self.fd.as_fd(), &mut *unfilled) {
                 Ok(n) => {
+                    // A read that did not fill the buffer emptied the pipe:
+                    // the next read waits for the reactor's next event
+                    // instead of finding out with a read that fails
+                    // (`EAGAIN`), as tokio's own streams do. An event that
+                    // arrived meanwhile is kept (`clear_ready` clears only
+                    // the readiness this guard saw).
+                    if n > 0 && n < asked {
+                        guard.clear_ready();
+                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }

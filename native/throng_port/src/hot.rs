@@ -206,23 +206,56 @@ impl<'a> Rd<'a> {
 /// Why [`Canon`] stopped: eetf decides.
 struct Bail;
 
-/// Writes messages as the engine stores them (see the module
-/// documentation).
-#[derive(Default)]
-struct Canon {
+/// Writes terms from their ETF bytes as [`canon::write`] writes what eetf
+/// decodes from them (see the module documentation), without the tree:
+/// the messages of hot frames, and the stored terms the work items for
+/// executors quote (`crate::out`). Its buffers are kept from one term to
+/// the next.
+#[derive(Debug, Default)]
+pub struct Canon {
     /// The message being written, version byte first.
     buf: Vec<u8>,
     /// Float zeros written so far (a map key holding one is left to eetf).
     zeros: usize,
+    /// The pairs of the maps being written, innermost last: where a key
+    /// starts, where it ends, where its value ends (in the output).
+    spans: Vec<(usize, usize, usize)>,
+    /// A map's pairs while they are put in order.
+    tmp: Vec<u8>,
 }
 
 impl Canon {
+    /// Appends to `out` the bytes [`canon::write`] writes for the term eetf
+    /// decodes from `etf` (one term, version byte first; bytes after it are
+    /// ignored, as eetf does). `false`, `out` unchanged, if eetf refuses
+    /// the bytes.
+    ///
+    /// For the engine's own stored terms (well formed, nested within the
+    /// frame check's depth): eetf, for what it is left, trusts its input.
+    pub fn write_stored(&mut self, etf: &[u8], out: &mut Vec<u8>) -> bool {
+        let at = out.len();
+        self.spans.clear();
+        let mut r = Rd { b: etf, pos: 0 };
+        if r.u8() == Some(VERSION) && self.term(&mut r, out).is_ok() {
+            return true;
+        }
+        out.truncate(at);
+        match Term::decode(etf) {
+            Ok(t) => {
+                canon::write(&t, out);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// The message at the reader: its stored bytes, the reader past it.
     /// `None`: eetf refuses it too (the general path answers the frame).
     fn message(&mut self, r: &mut Rd<'_>) -> Option<Etf> {
         let start = r.pos;
         self.buf.clear();
         self.buf.push(VERSION);
+        self.spans.clear();
         let mut out = std::mem::take(&mut self.buf);
         let done = self.term(r, &mut out);
         self.buf = out;
@@ -429,8 +462,9 @@ impl Canon {
         out.push(MAP_EXT);
         out.extend_from_slice(&(n as u32).to_be_bytes());
         let body = out.len();
-        // Each pair: where its key starts, its key ends and it ends.
-        let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+        // This map's pairs are `spans[base..]` (maps inside them push
+        // theirs above and take them off before they return).
+        let base = self.spans.len();
         let mut sorted = true;
         for _ in 0..n {
             let (ks, zeros) = (out.len(), self.zeros);
@@ -440,24 +474,25 @@ impl Canon {
             }
             let ke = out.len();
             self.term(r, out)?;
-            if let Some(&(ps, pe, _)) = pairs.last() {
+            if let Some(&(ps, pe, _)) = self.spans[base..].last() {
                 sorted = sorted && out[ps..pe] < out[ks..ke];
             }
-            pairs.push((ks, ke, out.len()));
+            self.spans.push((ks, ke, out.len()));
         }
-        if sorted {
-            return Ok(());
+        if !sorted {
+            let pairs = &mut self.spans[base..];
+            pairs.sort_unstable_by(|a, b| out[a.0..a.1].cmp(&out[b.0..b.1]));
+            if pairs.windows(2).any(|w| out[w[0].0..w[0].1] == out[w[1].0..w[1].1]) {
+                return Err(Bail);
+            }
+            self.tmp.clear();
+            for &(ks, _, pe) in &*pairs {
+                self.tmp.extend_from_slice(&out[ks..pe]);
+            }
+            out.truncate(body);
+            out.extend_from_slice(&self.tmp);
         }
-        pairs.sort_unstable_by(|a, b| out[a.0..a.1].cmp(&out[b.0..b.1]));
-        if pairs.windows(2).any(|w| out[w[0].0..w[0].1] == out[w[1].0..w[1].1]) {
-            return Err(Bail);
-        }
-        let mut tmp = Vec::with_capacity(out.len() - body);
-        for &(ks, _, pe) in &pairs {
-            tmp.extend_from_slice(&out[ks..pe]);
-        }
-        out.truncate(body);
-        out.extend_from_slice(&tmp);
+        self.spans.truncate(base);
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use throng_core::{
 
 use crate::beam::{Beam, BeamFrom, InitArgs, View};
 use crate::out::{reason_term, Form, Out, Side, MAX_ABANDONED};
-use crate::proto::{self, atom, atom_name, int, list, tuple, Dest, From, RaiseKind, SendKind, Sid};
+use crate::proto::{self, atom, atom_name, int, list, tuple, Dest, From, RaiseKind, Res, SendKind, Sid};
 
 /// Most items one `executor_take` returns (as the NIF).
 pub const MAX_TAKE: usize = 1024;
@@ -316,20 +316,30 @@ impl Hosted {
         atom("ok")
     }
 
-    /// `executor_take`.
-    pub fn take(&mut self, ix: u64, max: u64) -> Term {
-        let max = usize::try_from(max).unwrap_or(MAX_TAKE).clamp(1, MAX_TAKE);
-        match usize::try_from(ix).ok().and_then(|ix| self.side.take(ix, max)) {
-            Some(items) => proto::list(items),
-            None => badarg(),
+    /// `executor_take`: the items, or `{error, badarg}`.
+    pub fn take(&mut self, ix: u64, max: u64) -> Res {
+        let mut buf = Vec::new();
+        match self.take_into(ix, max, &mut buf) {
+            Some(()) => Res::Raw(buf),
+            None => Res::Error("badarg"),
         }
+    }
+
+    /// Appends the list of items `executor_take` answers; `None`: no such
+    /// executor.
+    fn take_into(&mut self, ix: u64, max: u64, buf: &mut Vec<u8>) -> Option<()> {
+        let max = usize::try_from(max).unwrap_or(MAX_TAKE).clamp(1, MAX_TAKE);
+        let items = self.side.take(usize::try_from(ix).ok()?, max)?;
+        crate::out::write_items(&items, buf);
+        Some(())
     }
 
     /// `executor_done`: `[{Sid, Result, Modes}]` applied in order, then
     /// the next batch: `{ok, Items}`.
-    pub fn executor_done(&mut self, ix: u64, results: &Term, max: u64) -> Term {
+    pub fn executor_done(&mut self, ix: u64, results: &Term, max: u64) -> Res {
+        let badarg = Res::Error("badarg");
         if usize::try_from(ix).ok().is_none_or(|ix| ix >= self.side.queues.len()) {
-            return badarg();
+            return badarg;
         }
         // All or nothing for bad input: check the whole batch first.
         let batch: Option<Vec<(Sid, &Term, &Term)>> = match results {
@@ -346,9 +356,9 @@ impl Hosted {
             t if modes_nil(t) => Some(Vec::new()),
             _ => None,
         };
-        let Some(batch) = batch.filter(|b| b.len() <= MAX_TAKE) else { return badarg() };
+        let Some(batch) = batch.filter(|b| b.len() <= MAX_TAKE) else { return badarg };
         if batch.iter().any(|(_, _, modes)| !modes_ok(modes)) {
-            return badarg();
+            return badarg;
         }
         for (id, result, modes) in batch {
             let _ = self.record_modes(modes);
@@ -357,7 +367,13 @@ impl Hosted {
             // A session that no longer waits (killed meanwhile) is skipped.
             let _ = self.engine.resume(sid(id), crate::beam::callback_result(result), &mut out);
         }
-        tuple([atom("ok"), self.take(ix, max)])
+        // `{ok, Items}`.
+        let mut buf = vec![104, 2];
+        crate::canon::atom(b"ok", &mut buf);
+        match self.take_into(ix, max, &mut buf) {
+            Some(()) => Res::Raw(buf),
+            None => badarg,
+        }
     }
 
     /// `session_system`: the answer is pushed to `From`.

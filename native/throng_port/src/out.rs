@@ -6,6 +6,15 @@
 //! The terms are the shapes `throng_nif`'s `out.rs` builds with rustler
 //! (work items, exit reasons, status and terminate reports), written with
 //! eetf; `throng_executor` reads both the same way.
+//!
+//! *Work items are queued encoded.* A cast to an idle session queues a
+//! work item quoting its event, state and data; an executor may take it
+//! much later, or a burst may queue a great many. Each is written at once
+//! as the bytes [`crate::canon`] would write for its term
+//! ([`write_invocation`], [`write_work`]; the stored terms it quotes are
+//! rewritten from their bytes by [`crate::hot::Canon`], without decoding
+//! them), so a queued item is one small block rather than a term tree, and
+//! the frames that hand items out are written from those bytes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -17,6 +26,8 @@ use throng_core::{
 };
 
 use crate::beam::{Beam, BeamFrom, Module, Work};
+use crate::canon;
+use crate::hot::Canon;
 use crate::proto::{atom, int, list, tuple, Dest};
 
 /// Most entries of the abandoned-calls set; beyond it a late reply is
@@ -29,7 +40,7 @@ pub const MAX_ABANDONED: usize = 65_536;
 #[derive(Debug, Default)]
 pub struct Side {
     /// One queue per executor: `{Sid, Work}` items, oldest first.
-    pub queues: Vec<VecDeque<Term>>,
+    pub queues: Vec<VecDeque<Item>>,
     /// Whether executor `Ix` was handed work and has not yet seen an empty
     /// take.
     pub ringing: Vec<bool>,
@@ -45,9 +56,61 @@ pub struct Side {
     /// of sessions whose `terminate/3` runs, until their DOWN is pushed.
     pub raw_results: HashMap<u64, Etf>,
     /// Frames to push, in order.
-    pub pushed: Vec<Term>,
+    pub pushed: Vec<Pushed>,
     /// The engine has work left for `run_pending`.
     pub wake: bool,
+    /// Writes the stored terms work items quote.
+    canon: Canon,
+    /// The work item being written.
+    scratch: Vec<u8>,
+}
+
+/// A work item in an executor's queue: `{Sid, Work}`, encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Its session.
+    pub session: u64,
+    /// The term as [`canon::write`] writes it (no version byte).
+    pub bytes: Box<[u8]>,
+}
+
+impl Item {
+    /// The item as a term.
+    pub fn to_term(&self) -> Term {
+        let mut b = Vec::with_capacity(self.bytes.len() + 1);
+        b.push(131);
+        b.extend_from_slice(&self.bytes);
+        dec(&Etf::from_bytes(b))
+    }
+}
+
+/// Appends a list of items as [`canon::write`] writes it (no version
+/// byte): `[]`, or a `LIST_EXT` (items are tuples: never a string).
+pub fn write_items(items: &[Item], buf: &mut Vec<u8>) {
+    if items.is_empty() {
+        buf.push(106);
+        return;
+    }
+    buf.push(108);
+    buf.extend_from_slice(&(items.len() as u32).to_be_bytes());
+    items.iter().for_each(|i| buf.extend_from_slice(&i.bytes));
+    buf.push(106);
+}
+
+/// A frame to push.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pushed {
+    /// A term, encoded when it is written.
+    Term(Term),
+    /// A frame's payload, already encoded (version byte first).
+    Bytes(Vec<u8>),
+}
+
+impl Pushed {
+    /// Whether the frame is a DOWN notice (`{down, ...}`).
+    pub fn is_down(&self) -> bool {
+        matches!(self, Pushed::Term(t) if crate::proto::is_tagged(t, "down"))
+    }
 }
 
 impl Side {
@@ -61,12 +124,20 @@ impl Side {
         }
     }
 
-    fn push_work(&mut self, session: SessionId, work: Term) {
+    /// Queues `{Sid, Work}` for the session's executor, `Work` written by
+    /// `work`.
+    fn push_work(&mut self, session: SessionId, work: impl FnOnce(&mut Canon, &mut Vec<u8>)) {
         if self.queues.is_empty() {
             return;
         }
         let ix = session.slot() as usize % self.queues.len();
-        self.queues[ix].push_back(tuple([int(session.to_u64()), work]));
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(&[104, 2]);
+        canon::uint(session.to_u64(), &mut buf);
+        work(&mut self.canon, &mut buf);
+        self.queues[ix].push_back(Item { session: session.to_u64(), bytes: Box::from(&buf[..]) });
+        self.scratch = buf;
         if !self.ringing[ix] {
             self.ringing[ix] = true;
             self.to_wake.push(ix);
@@ -75,11 +146,11 @@ impl Side {
 
     /// Up to `max` items of executor `ix`; an empty take ends its turn
     /// (the next item rings it again). `None`: no such executor.
-    pub fn take(&mut self, ix: usize, max: usize) -> Option<Vec<Term>> {
+    pub fn take(&mut self, ix: usize, max: usize) -> Option<Vec<Item>> {
         let q = self.queues.get_mut(ix)?;
-        let items: Vec<Term> = q.drain(..max.min(q.len())).collect();
+        let items: Vec<Item> = q.drain(..max.min(q.len())).collect();
         // The executor takes a batch only once it has handed in the last.
-        self.in_flight[ix] = items.iter().filter_map(item_session).collect();
+        self.in_flight[ix] = items.iter().map(|i| i.session).collect();
         if items.is_empty() {
             self.ringing[ix] = false;
         }
@@ -119,7 +190,13 @@ impl Side {
                 continue;
             }
             if let Some(items) = self.take(ix, max).filter(|items| !items.is_empty()) {
-                self.pushed.push(tuple([atom("work"), int(ix as u64), list(items)]));
+                // `{work, Ix, Items}`.
+                let mut f = Vec::with_capacity(16 + items.iter().map(|i| i.bytes.len()).sum::<usize>());
+                f.extend_from_slice(&[131, 104, 3]);
+                canon::atom(b"work", &mut f);
+                canon::uint(ix as u64, &mut f);
+                write_items(&items, &mut f);
+                self.pushed.push(Pushed::Bytes(f));
             }
         }
     }
@@ -127,14 +204,6 @@ impl Side {
     /// Items waiting in all queues.
     pub fn queued(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum()
-    }
-}
-
-/// The session of a queued `{Sid, Work}` item.
-fn item_session(item: &Term) -> Option<u64> {
-    match item {
-        Term::Tuple(t) => t.elements.first().and_then(crate::proto::uint),
-        _ => None,
     }
 }
 
@@ -385,7 +454,7 @@ fn report_term(r: &TerminateReport<'_, Beam>, raw: Option<&Term>) -> Term {
 
 /// A state callback to run, as the executor reads it: `{event, Module,
 /// Mode, Type, Content, State, Data}` or `{enter, Module, Mode, OldState,
-/// State, Data}`.
+/// State, Data}` (queued as [`write_invocation`] writes it).
 pub fn invocation_term(call: &Invocation<'_, Beam>) -> Term {
     match call {
         Invocation::Event { module, mode, event, state, data } => tuple([
@@ -406,7 +475,8 @@ pub fn invocation_term(call: &Invocation<'_, Beam>) -> Term {
 /// An `init/1` or `terminate/3` call, as the executor reads it:
 /// `{init, Module, Args, From}` or `{terminate, Module, Reason, State, Data,
 /// Raised}` (`Raised` is `undefined` over the port: it is kept only for
-/// callbacks run inline, which the port does not hand out).
+/// callbacks run inline, which the port does not hand out). Queued as
+/// [`write_work`] writes it.
 pub fn work_term(w: &Work, raw: Option<&Term>) -> Term {
     match w {
         Work::Init { module, args, from } => tuple([atom("init"), atom_of(module), dec(args), from_term(from)]),
@@ -423,12 +493,113 @@ pub fn work_term(w: &Work, raw: Option<&Term>) -> Term {
     }
 }
 
+/// Appends what [`canon::write`] writes for `dec(t)`.
+fn put(c: &mut Canon, t: &Etf, buf: &mut Vec<u8>) {
+    if !c.write_stored(t.as_bytes(), buf) {
+        canon::atom(b"undefined", buf);
+    }
+}
+
+fn put_atom(name: &str, buf: &mut Vec<u8>) {
+    canon::atom(name.as_bytes(), buf);
+}
+
+/// `{Pid, Tag}`.
+fn put_from(c: &mut Canon, f: &BeamFrom, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&[104, 2]);
+    put(c, &f.pid, buf);
+    put(c, &f.tag, buf);
+}
+
+fn put_module(m: &Module, buf: &mut Vec<u8>) {
+    match m {
+        Mod::Beam(name) => put_atom(name, buf),
+        Mod::Native(_) => put_atom("undefined", buf),
+    }
+}
+
+fn mode_name(f: CallbackFunction) -> &'static str {
+    match f {
+        CallbackFunction::StateFunctions => "state_functions",
+        CallbackFunction::HandleEventFunction => "handle_event_function",
+    }
+}
+
+/// [`event_type_term`], written.
+fn put_event_type(c: &mut Canon, t: &EventType<Beam>, buf: &mut Vec<u8>) {
+    match t {
+        EventType::Call(f) => {
+            buf.extend_from_slice(&[104, 2]);
+            put_atom("call", buf);
+            put_from(c, f, buf);
+        }
+        EventType::Cast => put_atom("cast", buf),
+        EventType::Info => put_atom("info", buf),
+        EventType::Timeout => put_atom("timeout", buf),
+        EventType::GenericTimeout(n) => {
+            buf.extend_from_slice(&[104, 2]);
+            put_atom("timeout", buf);
+            put(c, n, buf);
+        }
+        EventType::StateTimeout => put_atom("state_timeout", buf),
+        EventType::Internal => put_atom("internal", buf),
+    }
+}
+
+/// Appends the bytes [`canon::write`] writes for [`invocation_term`].
+pub fn write_invocation(c: &mut Canon, call: &Invocation<'_, Beam>, buf: &mut Vec<u8>) {
+    match call {
+        Invocation::Event { module, mode, event, state, data } => {
+            buf.extend_from_slice(&[104, 7]);
+            put_atom("event", buf);
+            put_module(module, buf);
+            put_atom(mode_name(mode.function), buf);
+            put_event_type(c, &event.kind, buf);
+            put(c, &event.content, buf);
+            put(c, state, buf);
+            put(c, data, buf);
+        }
+        Invocation::Enter { module, mode, old_state, state, data } => {
+            buf.extend_from_slice(&[104, 6]);
+            put_atom("enter", buf);
+            put_module(module, buf);
+            put_atom(mode_name(mode.function), buf);
+            put(c, old_state, buf);
+            put(c, state, buf);
+            put(c, data, buf);
+        }
+    }
+}
+
+/// Appends the bytes [`canon::write`] writes for [`work_term`].
+pub fn write_work(c: &mut Canon, w: &Work, raw: Option<&Term>, buf: &mut Vec<u8>) {
+    match w {
+        Work::Init { module, args, from } => {
+            buf.extend_from_slice(&[104, 4]);
+            put_atom("init", buf);
+            put_atom(module, buf);
+            put(c, args, buf);
+            put_from(c, from, buf);
+        }
+        Work::Terminate { module, reason, state, data } => {
+            buf.extend_from_slice(&[104, 6]);
+            put_atom("terminate", buf);
+            put_atom(module, buf);
+            canon::write(&reason_term(reason, raw, Form::Raw), buf);
+            put(c, state, buf);
+            put(c, data, buf);
+            put_atom("undefined", buf);
+        }
+        Work::Send { .. } => put_atom("undefined", buf),
+    }
+}
+
 impl Output<Beam> for Out<'_> {
     fn reply(&mut self, from: BeamFrom, reply: Etf) {
         if !self.side.abandoned.is_empty() && self.side.abandoned.remove(&(from.pid.clone(), from.tag.clone())) {
             return;
         }
-        self.side.pushed.push(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), dec(&reply)]));
+        self.side.pushed.push(Pushed::Term(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), dec(&reply)])));
     }
 
     fn call_failed(&mut self, _session: SessionId, _from: BeamFrom, _reason: &ExitReason<Beam>) {
@@ -438,13 +609,13 @@ impl Output<Beam> for Out<'_> {
 
     fn down(&mut self, watcher: BeamFrom, _mref: MonitorRef, session: SessionId, reason: &ExitReason<Beam>) {
         let reason = reason_term(reason, self.raw_result.as_ref(), Form::Exit);
-        self.side.pushed.push(tuple([
+        self.side.pushed.push(Pushed::Term(tuple([
             atom("down"),
             dec(&watcher.pid),
             dec(&watcher.tag),
             int(session.to_u64()),
             reason,
-        ]));
+        ])));
     }
 
     fn system_reply(&mut self, from: BeamFrom, reply: SystemReply<Beam>) {
@@ -454,7 +625,7 @@ impl Output<Beam> for Out<'_> {
             SystemReply::Status(st) => status_term(st),
             SystemReply::Stopped(r) => tuple([atom("stopped"), reason_term(r, self.raw_result.as_ref(), Form::Exit)]),
         };
-        self.side.pushed.push(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), body]));
+        self.side.pushed.push(Pushed::Term(tuple([atom("reply"), dec(&from.pid), dec(&from.tag), body])));
     }
 
     fn terminated(&mut self, report: &TerminateReport<'_, Beam>) {
@@ -462,7 +633,7 @@ impl Output<Beam> for Out<'_> {
     }
 
     fn dispatch(&mut self, session: SessionId, call: &Invocation<'_, Beam>) {
-        self.side.push_work(session, invocation_term(call));
+        self.side.push_work(session, |c, buf| write_invocation(c, call, buf));
     }
 
     fn emit(&mut self, session: SessionId, work: Work) {
@@ -470,7 +641,7 @@ impl Output<Beam> for Out<'_> {
             // A native machine's `To ! Msg`: `{send, Dest, Msg}` (a pid
             // written back as it came; the owner sends it).
             if let Some(dest) = Term::decode(to.as_bytes()).ok().filter(|t| matches!(t, Term::Pid(_))) {
-                self.side.pushed.push(tuple([atom("send"), dest, dec(&msg)]));
+                self.side.pushed.push(Pushed::Term(tuple([atom("send"), dest, dec(&msg)])));
             }
             return;
         }
@@ -481,8 +652,8 @@ impl Output<Beam> for Out<'_> {
             // keep the result as the callback returned it.
             self.side.raw_results.insert(session.to_u64(), Etf::from_bytes(crate::canon::encode(raw)));
         }
-        let term = work_term(&work, self.raw_result.as_ref());
-        self.side.push_work(session, term);
+        let raw = self.raw_result.as_ref();
+        self.side.push_work(session, |c, buf| write_work(c, &work, raw, buf));
     }
 
     fn wake(&mut self) {
@@ -493,4 +664,104 @@ impl Output<Beam> for Out<'_> {
 /// `[]`, for results.
 pub fn nil() -> Term {
     Term::from(List::nil())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use throng_core::{CallbackMode, Event, EventType, ExitReason, Invocation};
+
+    use super::*;
+
+    /// Stored terms as the engine may hold them: canonical, not (OTP 25's
+    /// atoms, an unsorted map, a small integer as `INTEGER_EXT`), and bytes
+    /// eetf refuses (quoted as `undefined`, as [`dec`] does).
+    fn stored() -> Vec<Etf> {
+        let otp25 = vec![131, 104, 2, 100, 0, 6, b'b', b'u', b't', b't', b'o', b'n', 98, 0, 0, 0, 1];
+        let map = vec![131, 116, 0, 0, 0, 2, 100, 0, 1, b'z', 106, 100, 0, 1, b'a', 107, 0, 2, 1, 2];
+        let bad = vec![131, 100, 0, 1, 0xE9];
+        [otp25, map, bad, crate::canon::encode(&atom("locked"))].into_iter().map(Etf::from_bytes).collect()
+    }
+
+    fn written(f: impl FnOnce(&mut Canon, &mut Vec<u8>)) -> Vec<u8> {
+        let mut buf = Vec::new();
+        f(&mut Canon::default(), &mut buf);
+        buf
+    }
+
+    fn canon_write(t: &Term) -> Vec<u8> {
+        let mut buf = Vec::new();
+        canon::write(t, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn test_work_items_written_as_their_terms() {
+        let module: Module = Mod::Beam(Arc::from("demo_lock"));
+        let native: Module = Mod::Native(throng_beam::NativeId(0));
+        for (i, t) in stored().iter().enumerate() {
+            let from = BeamFrom { pid: t.clone(), tag: stored()[(i + 1) % 4].clone() };
+            let kinds = [
+                EventType::Call(from.clone()),
+                EventType::Cast,
+                EventType::Info,
+                EventType::Timeout,
+                EventType::GenericTimeout(t.clone()),
+                EventType::StateTimeout,
+                EventType::Internal,
+            ];
+            for (k, kind) in kinds.into_iter().enumerate() {
+                let event = Event::new(kind, stored()[k % 4].clone());
+                let mode = CallbackMode { function: CallbackFunction::StateFunctions, state_enter: k % 2 == 0 };
+                let m = if k == 3 { &native } else { &module };
+                let calls = [
+                    Invocation::Event { module: m, mode, event: &event, state: t, data: &stored()[(k + 2) % 4] },
+                    Invocation::Enter { module: m, mode, old_state: t, state: &stored()[k % 4], data: t },
+                ];
+                for call in &calls {
+                    assert_eq!(written(|c, b| write_invocation(c, call, b)), canon_write(&invocation_term(call)));
+                }
+            }
+            let works = [
+                Work::Init { module: Arc::from("m"), args: t.clone(), from: from.clone() },
+                Work::Terminate {
+                    module: Arc::from("m"),
+                    reason: ExitReason::Normal,
+                    state: t.clone(),
+                    data: t.clone(),
+                },
+                Work::Terminate {
+                    module: Arc::from("m"),
+                    reason: ExitReason::BadReturnFromStateFunction(t.clone()),
+                    state: t.clone(),
+                    data: t.clone(),
+                },
+                Work::Send { to: t.clone(), msg: t.clone() },
+            ];
+            for w in &works {
+                let raw = Some(atom("raw"));
+                assert_eq!(written(|c, b| write_work(c, w, raw.as_ref(), b)), canon_write(&work_term(w, raw.as_ref())));
+            }
+        }
+    }
+
+    #[test]
+    fn test_taken_items_and_work_frames() {
+        let mut side = Side::new(1);
+        let sid = SessionId::from_u64(1 << 40);
+        side.push_work(sid, |_, b| canon::atom(b"w", b));
+        assert_eq!(side.to_wake, [0]);
+        side.wake(64);
+        let [Pushed::Bytes(frame)] = &side.pushed[..] else { panic!("{:?}", side.pushed) };
+        let item = tuple([int(1 << 40), atom("w")]);
+        assert_eq!(frame, &crate::canon::encode(&tuple([atom("work"), int(0), list([item.clone()])])));
+        assert_eq!(side.in_flight[0], [1 << 40]);
+        side.push_work(sid, |_, b| canon::atom(b"w", b));
+        let items = side.take(0, 10).unwrap();
+        assert_eq!(items.iter().map(Item::to_term).collect::<Vec<_>>(), [item]);
+        let mut b = Vec::new();
+        write_items(&[], &mut b);
+        assert_eq!(b, [106]);
+    }
 }

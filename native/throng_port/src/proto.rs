@@ -635,6 +635,9 @@ pub enum Res {
     Term(Term),
     /// A batch's results, in order.
     List(Vec<Res>),
+    /// A term already written as [`encode`] writes it, without the
+    /// version byte (an executor's work items).
+    Raw(Vec<u8>),
 }
 
 impl std::convert::From<Result<(), throng_core::Error>> for Res {
@@ -654,6 +657,12 @@ impl Res {
             Res::Error(reason) => error_result(reason),
             Res::Term(t) => t.clone(),
             Res::List(v) => list(v.iter().map(Res::to_term)),
+            Res::Raw(b) => {
+                let mut etf = Vec::with_capacity(b.len() + 1);
+                etf.push(131);
+                etf.extend_from_slice(b);
+                Term::decode(&etf[..]).unwrap_or_else(|_| atom("undefined"))
+            }
         }
     }
 
@@ -668,9 +677,13 @@ impl Res {
                 crate::canon::atom(reason.as_bytes(), buf);
             }
             Res::Term(t) => crate::canon::write(t, buf),
+            Res::Raw(b) => buf.extend_from_slice(b),
             Res::List(v) if v.is_empty() => buf.push(106),
-            // Not a string: no element is an integer.
-            Res::List(v) if v.iter().all(|r| matches!(r, Res::Ok | Res::Error(_))) => {
+            // Not a string: one element at least is not an integer.
+            Res::List(v)
+                if v.iter().all(|r| matches!(r, Res::Ok | Res::Error(_) | Res::Raw(_)))
+                    && !v.iter().all(|r| matches!(r, Res::Raw(b) if b.first() == Some(&97))) =>
+            {
                 buf.push(108);
                 buf.extend_from_slice(&(v.len() as u32).to_be_bytes());
                 v.iter().for_each(|r| r.write(buf));

@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::frame::{write_frame, FrameError, FrameReader};
 use crate::ops::Hosted;
+use crate::out::Pushed;
 use crate::proto::{self, atom, int, Op, ProtoError, Request, Res, PROTOCOL_VERSION};
 use crate::Limits;
 
@@ -134,10 +135,16 @@ async fn send_pushed<W: AsyncWrite + Unpin>(out: &mut W, st: &mut State) -> std:
     // as a gen_statem's do, though the BEAM side forwards each frame as a
     // message of its own (a caller that sees the DOWN flushes the reply
     // without waiting for it).
-    let (downs, rest): (Vec<Term>, Vec<Term>) =
-        std::mem::take(&mut h.side.pushed).into_iter().partition(|t| proto::is_tagged(t, "down"));
-    for t in rest.iter().chain(&downs) {
-        send(out, t).await?;
+    let pushed = std::mem::take(&mut h.side.pushed);
+    if pushed.is_empty() {
+        return Ok(());
+    }
+    let (downs, rest): (Vec<Pushed>, Vec<Pushed>) = pushed.into_iter().partition(Pushed::is_down);
+    for p in rest.iter().chain(&downs) {
+        match p {
+            Pushed::Term(t) => send(out, t).await?,
+            Pushed::Bytes(b) => write_frame(out, b).await?,
+        }
     }
     Ok(())
 }
@@ -150,6 +157,13 @@ impl State {
     /// How long until the engine's next timer, if it has one.
     fn timer_wait(&self) -> Option<Duration> {
         let h = self.engine.as_ref()?;
+        // No time-out held (each shard's count, read without locking it:
+        // exact here, where no other thread drives the engine): nothing to
+        // wait for, and no shard's wheel to look at, between every two
+        // frames.
+        if h.engine.counts().timers == 0 {
+            return None;
+        }
         h.engine.next_wakeup()?;
         Some(h.engine.tick_wait(Duration::from_secs(60)))
     }
@@ -285,16 +299,17 @@ impl State {
         };
         // Inline runs are not handed out over the port: `ok` (as with the
         // NIF's `inline => none`).
-        if let Op::SessionSend { sid, kind, msg, inline: _ } = op {
-            return h.send(sid, kind, msg).into();
+        match op {
+            Op::SessionSend { sid, kind, msg, inline: _ } => return h.send(sid, kind, msg).into(),
+            Op::ExecutorTake { ix, max } => return h.take(ix, max),
+            Op::ExecutorDone { ix, results, max } => return h.executor_done(ix, &results, max),
+            _ => {}
         }
         Res::Term(match op {
             Op::EngineStop => {
                 h.shutdown();
                 atom("ok")
             }
-            Op::ExecutorTake { ix, max } => h.take(ix, max),
-            Op::ExecutorDone { ix, results, max } => h.executor_done(ix, &results, max),
             Op::SessionStart { module, args, from, owner } => h.start(&module, &args, &from, owner),
             Op::SessionInitResult { sid, result, modes } => h.init_result(sid, &result, &modes),
             Op::NativeStart { name, args, owner, watcher } => h.native_start(&name, &args, owner, watcher),
@@ -312,9 +327,14 @@ impl State {
             Op::SessionAlive { sid } => h.alive(sid),
             Op::DestDown { dest } => h.dest_down(dest),
             Op::ExecutorReplaced { ix, reason } => h.executor_replaced(ix, &reason),
-            Op::Ping | Op::Echo(_) | Op::Stats | Op::Counts | Op::Batch(_) | Op::SessionSend { .. } => {
-                unreachable!("answered above")
-            }
+            Op::Ping
+            | Op::Echo(_)
+            | Op::Stats
+            | Op::Counts
+            | Op::Batch(_)
+            | Op::SessionSend { .. }
+            | Op::ExecutorTake { .. }
+            | Op::ExecutorDone { .. } => unreachable!("answered above"),
         })
     }
 

@@ -74,3 +74,32 @@ fn test_help_and_version() {
     let bad = Command::new(BIN).arg("--max-sessions").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// Reads that empty the pipe wait for the next readiness event
+/// (`fdio`): a frame arriving in pieces, with pauses between them, and a
+/// frame larger than the read buffer are both read whole.
+#[test]
+fn test_over_pipes_frames_in_pieces_and_larger_than_the_buffer() {
+    let mut child = Command::new(BIN).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    stdin.write_all(&framed(&hello(1))).unwrap();
+    assert_eq!(name(&elems(&read_frame(&mut stdout))[0]), "hello");
+
+    let ping = framed(&req(1, atom("ping")));
+    for piece in [&ping[..2], &ping[2..7], &ping[7..]] {
+        stdin.write_all(piece).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(read_frame(&mut stdout), tuple([atom("rep"), int(1), atom("pong")]));
+
+    let big = eetf::Term::from(eetf::Binary::from(vec![7u8; 200_000]));
+    stdin.write_all(&framed(&req(2, tuple([atom("echo"), big.clone()])))).unwrap();
+    stdin.write_all(&framed(&req(3, atom("ping")))).unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(read_frame(&mut stdout), tuple([atom("rep"), int(2), big]));
+    assert_eq!(read_frame(&mut stdout), tuple([atom("rep"), int(3), atom("pong")]));
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -432,16 +432,39 @@ proptest! {
         same_as_general(&f);
     }
 
+    /// The stored terms work items quote are written from their bytes as
+    /// `canon` writes what eetf decodes from them.
+    #[test]
+    fn test_stored_terms_rewritten_as_canon_writes_them(t in any_term()) {
+        let mut etf = vec![131];
+        etf.extend(&t);
+        let mut out = vec![1, 2];
+        let ok = hot::Canon::default().write_stored(&etf, &mut out);
+        match Term::decode(&etf[..]) {
+            Ok(term) => {
+                prop_assert!(ok);
+                prop_assert_eq!(&out[2..], &canon::encode(&term)[1..]);
+            }
+            Err(_) => {
+                prop_assert!(!ok);
+                prop_assert_eq!(out, [1, 2]);
+            }
+        }
+    }
+
     /// A result written without terms is the term's encoding.
     #[test]
-    fn test_replies_written_as_their_terms(id in prop_oneof![0u64..300, any::<u64>(), Just(1 << 31), Just((1 << 31) - 1)], rs in prop::collection::vec(0u8..4, 0..5)) {
+    fn test_replies_written_as_their_terms(id in prop_oneof![0u64..300, any::<u64>(), Just(1 << 31), Just((1 << 31) - 1)], rs in prop::collection::vec(0u8..6, 0..5)) {
         let res: Vec<Res> = rs
             .iter()
             .map(|r| match r {
                 0 => Res::Ok,
                 1 => Res::Error("noproc"),
                 2 => Res::Error("queue_full"),
-                _ => Res::Term(int(u64::from(*r))),
+                3 => Res::Term(int(u64::from(*r))),
+                // Written terms: a small integer, a list of items.
+                4 => Res::Raw(encode(&int(7))[1..].to_vec()),
+                _ => Res::Raw(encode(&list([tuple([int(1), atom("w")])]))[1..].to_vec()),
             })
             .collect();
         for r in res.iter().cloned().chain([Res::List(res.clone()), Res::List(vec![Res::Ok; rs.len()])]) {
