@@ -422,8 +422,10 @@ split(L, D) ->
     Len = (length(L) + D - 1) div D,
     chunks(L, Len).
 
+%% `L' in lists of `N' (the last one shorter), in one pass.
 chunks([], _) -> [];
-chunks(L, N) when length(L) =< N -> [L];
-chunks(L, N) ->
-    {H, T} = lists:split(N, L),
-    [H | chunks(T, N)].
+chunks(L, N) -> chunks(L, N, N, [], []).
+
+chunks([], _N, _K, Cur, Acc) -> lists:reverse([lists:reverse(Cur) | Acc]);
+chunks(L, N, 0, Cur, Acc) -> chunks(L, N, N, [], [lists:reverse(Cur) | Acc]);
+chunks([H | T], N, K, Cur, Acc) -> chunks(T, N, K - 1, [H | Cur], Acc).

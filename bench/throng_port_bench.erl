@@ -76,7 +76,8 @@ raw(Program, N) ->
     Call = [rtt(fun() -> call(Port, Sid) end) || Sid <- Idle],
     %% Every session gets one cast per run (max_queue_len is not reached).
     Cast = rate(N, fun() -> pipelined(Port, Sids) end),
-    Batched = rate(N, fun() -> batched(Port, Sids) end),
+    Chunks = chunks(Sids, ?BATCH),
+    Batched = rate(N, fun() -> batched(Port, Chunks) end),
     send(Port, {req, 0, engine_stop}),
     drain_exit(Port),
     #{get_state => pcts(GetState), call => pcts(Call), cast => Cast, batched => Batched}.
@@ -209,9 +210,10 @@ pipelined(Port, Sids, Sent, Got) ->
         _Pushed -> pipelined(Port, Sids, Sent, Got)
     end.
 
-%% `?BATCH' casts per frame, `?WINDOW' div 8 frames unanswered at most.
-batched(Port, Sids) ->
-    batched(Port, chunks(Sids, ?BATCH), 0, 0).
+%% `?BATCH' casts per frame (the sessions split before the clock starts),
+%% `?WINDOW' div 8 frames unanswered at most.
+batched(Port, Chunks) ->
+    batched(Port, Chunks, 0, 0).
 
 batched(_Port, [], Sent, Got) when Got =:= Sent ->
     ok;
@@ -228,9 +230,13 @@ batched(Port, Chunks, Sent, Got) ->
         _Pushed -> batched(Port, Chunks, Sent, Got)
     end.
 
+%% `L' in lists of `N' (the last one shorter), in one pass.
 chunks([], _) -> [];
-chunks(L, N) when length(L) =< N -> [L];
-chunks(L, N) -> {A, B} = lists:split(N, L), [A | chunks(B, N)].
+chunks(L, N) -> chunks(L, N, N, [], []).
+
+chunks([], _N, _K, Cur, Acc) -> lists:reverse([lists:reverse(Cur) | Acc]);
+chunks(L, N, 0, Cur, Acc) -> chunks(L, N, N, [], [lists:reverse(Cur) | Acc]);
+chunks([H | T], N, K, Cur, Acc) -> chunks(T, N, K - 1, [H | Cur], Acc).
 
 drain_exit(Port) ->
     receive
