@@ -368,7 +368,9 @@ def fmt_ratio(r: float | None) -> str:
     if r is None:
         return ""
     if r <= 0:
-        return f"×{r:g}"
+        # A growth at or below zero (RSS after an earlier system's memory
+        # was freed) has no meaningful ratio.
+        return "n/a"
     if r >= 0.5:
         if r >= 100:
             return f"×{r:,.0f}"
