@@ -48,6 +48,7 @@
     %% cast, send
     cast_and_send_are_ok_even_for_dead_session/1,
     info_events_reach_handle_event/1,
+    latin1_atoms_cross_the_engine/1,
     %% send_request
     send_request_wait_response/1,
     send_request_receive_response/1,
@@ -122,7 +123,8 @@ groups() ->
                  call_postponed_answered_from_later_state,
                  call_reply_from_enter_call_with_saved_from,
                  call_reply_from_another_process, call_self_exits_calling_self]},
-     {cast, [], [cast_and_send_are_ok_even_for_dead_session, info_events_reach_handle_event]},
+     {cast, [], [cast_and_send_are_ok_even_for_dead_session, info_events_reach_handle_event,
+                 latin1_atoms_cross_the_engine]},
      {send_request, [], [send_request_wait_response, send_request_receive_response,
                          send_request_check_response, send_request_noproc,
                          send_request_session_crashes]},
@@ -484,6 +486,18 @@ call_self_exits_calling_self(_Config) ->
     end.
 
 %%% ================================================================== cast, send
+
+%% OTP 25 writes an atom such as 'café' with ATOM_EXT and its Latin-1
+%% bytes (the port program used to refuse such a frame: bad_etf).
+latin1_atoms_cross_the_engine(_Config) ->
+    A = list_to_atom([$c, $a, $f, 233]),
+    S = start_puppet(),
+    ok = throng:cast(S, {A, <<233>>, 'ok'}),
+    ok = throng:sync(S),
+    ?assertEqual({a, #{test => self(), log => [{cast, {A, <<233>>, ok}}]}}, throng:get_state(S)),
+    Reply = fun({call, From}, _State, _Data) -> {keep_state_and_data, [{reply, From, {A, [A]}}]} end,
+    ?assertEqual({A, [A]}, throng:call(S, {do, Reply})),
+    ok = throng:stop(S).
 
 cast_and_send_are_ok_even_for_dead_session(_Config) ->
     S = start_puppet(),

@@ -285,6 +285,54 @@ fn term(c: &mut Cursor<'_>) -> Result<usize, EtfError> {
     }
 }
 
+/// The frame with every Latin-1 atom (`ATOM_EXT`, `SMALL_ATOM_EXT`) that
+/// has a character above 127 rewritten as the same atom in UTF-8
+/// (`ATOM_UTF8_EXT` or `SMALL_ATOM_UTF8_EXT`); `None` when there is none
+/// (the common case: ASCII atoms read the same either way).
+///
+/// *Why.* OTP 25's `term_to_binary/1` writes an atom such as `'café'` with
+/// `ATOM_EXT` and its Latin-1 bytes; eetf (and `throng_beam::term`) read
+/// those bytes as UTF-8 and would refuse the frame. For bytes [`check`]
+/// has accepted. Atoms inside pids, ports and references (node names) are
+/// left as they are.
+pub fn utf8_atoms(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    let mut c = Cursor { b: bytes, pos: 1 };
+    let mut todo = 1usize;
+    while todo > 0 && c.left() > 0 {
+        let at = c.pos;
+        let (name_at, len) = match bytes[at] {
+            ATOM_EXT => (at + 3, bytes.get(at + 1..at + 3).map_or(0, |n| usize::from(n[0]) << 8 | usize::from(n[1]))),
+            SMALL_ATOM_EXT => (at + 1 + 1, bytes.get(at + 1).map_or(0, |&n| usize::from(n))),
+            _ => (0, 0),
+        };
+        if len > 0 && bytes.get(name_at..name_at + len).is_some_and(|n| n.iter().any(|&b| b >= 0x80)) {
+            found.push((at, name_at, len));
+        }
+        todo = (todo - 1).saturating_add(term(&mut c).ok()?);
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + found.iter().map(|f| f.2).sum::<usize>() + 2 * found.len());
+    let mut from = 0;
+    for (at, name_at, len) in found {
+        out.extend_from_slice(&bytes[from..at]);
+        let name: String = bytes[name_at..name_at + len].iter().map(|&b| char::from(b)).collect();
+        match u8::try_from(name.len()) {
+            Ok(n) => out.extend_from_slice(&[SMALL_ATOM_UTF8_EXT, n]),
+            Err(_) => {
+                out.push(ATOM_UTF8_EXT);
+                out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(name.as_bytes());
+        from = name_at + len;
+    }
+    out.extend_from_slice(&bytes[from..]);
+    Some(out)
+}
+
 /// Checks, then decodes with eetf.
 pub fn decode(bytes: &[u8], limits: EtfLimits) -> Result<eetf::Term, EtfError> {
     check(bytes, limits)?;
@@ -294,6 +342,32 @@ pub fn decode(bytes: &[u8], limits: EtfLimits) -> Result<eetf::Term, EtfError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_latin1_atoms_become_utf8() {
+        // {'café', ok, <<"é">>, 'é' as a small atom}: OTP 25's bytes.
+        let b = [
+            131, 104, 4, 100, 0, 4, b'c', b'a', b'f', 0xe9, 100, 0, 2, b'o', b'k', 109, 0, 0, 0, 1, 0xe9, 115, 1, 0xe9,
+        ];
+        assert_eq!(check(&b, EtfLimits::default()), Ok(()));
+        let fixed = utf8_atoms(&b).unwrap();
+        let t = decode(&fixed, EtfLimits::default()).unwrap();
+        let want = eetf::Term::from(eetf::Tuple::from(vec![
+            eetf::Term::from(eetf::Atom::from("café")),
+            eetf::Term::from(eetf::Atom::from("ok")),
+            eetf::Term::from(eetf::Binary::from(vec![0xe9])),
+            eetf::Term::from(eetf::Atom::from("é")),
+        ]));
+        assert_eq!(t, want);
+        // ASCII atoms (and a 0xe9 byte in a binary) need nothing.
+        assert_eq!(utf8_atoms(&[131, 104, 2, 100, 0, 2, b'o', b'k', 109, 0, 0, 0, 1, 0xe9]), None);
+        // A 255-character Latin-1 atom becomes 510 bytes of UTF-8.
+        let mut long = vec![131, 100, 0, 255];
+        long.extend(std::iter::repeat_n(0xe9, 255));
+        let fixed = utf8_atoms(&long).unwrap();
+        assert_eq!(&fixed[..4], &[131, ATOM_UTF8_EXT, 1, 254]);
+        assert_eq!(decode(&fixed, EtfLimits::default()).unwrap(), eetf::Term::from(eetf::Atom::from("é".repeat(255))));
+    }
 
     fn ok(b: &[u8]) -> Result<(), EtfError> {
         check(b, EtfLimits::default())

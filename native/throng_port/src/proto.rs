@@ -365,6 +365,8 @@ pub enum ProtoError {
 /// error frame can name it.
 pub fn decode_request(payload: &[u8], limits: EtfLimits) -> Result<Request, (Option<ReqId>, ProtoError)> {
     etf::check(payload, limits).map_err(|e| (None, ProtoError::BadEtf(e)))?;
+    let utf8 = etf::utf8_atoms(payload);
+    let payload = utf8.as_deref().unwrap_or(payload);
     if let Some(req) = crate::hot::decode(payload) {
         return Ok(req);
     }
@@ -375,7 +377,7 @@ pub fn decode_request(payload: &[u8], limits: EtfLimits) -> Result<Request, (Opt
 /// the general path, the reference [`crate::hot`] is tested against.
 pub fn decode_request_general(payload: &[u8], limits: EtfLimits) -> Result<Request, (Option<ReqId>, ProtoError)> {
     etf::check(payload, limits).map_err(|e| (None, ProtoError::BadEtf(e)))?;
-    from_tree(payload)
+    from_tree(etf::utf8_atoms(payload).as_deref().unwrap_or(payload))
 }
 
 /// The general path after the check.
